@@ -1,0 +1,33 @@
+/* The firmware's model I/O buffers and one timed inference. */
+#ifndef TM_IO_H
+#define TM_IO_H
+
+#include <stdint.h>
+
+#include "tm_model_glue.h"
+
+/* Counter kinds, as reported to the host. */
+#define TM_COUNTER_NONE 0u          /* the host measures (QEMU plugin) */
+#define TM_COUNTER_CYCLES 1u        /* DWT CYCCNT */
+
+/* Batch control block + inputs, preloaded by the host into RAM that reset leaves alone. */
+#define TM_BATCH_MAGIC 0x31424D54u  /* "TMB1" */
+typedef struct {
+    uint32_t magic;
+    uint32_t reserved[3];
+    uint8_t inputs[TMG_INPUT_TOTAL + 1u];
+} tm_batch_t;
+
+extern volatile tm_batch_t tm_batch;
+extern uint8_t tm_outputs[];
+
+typedef struct {
+    int32_t status;
+    uint8_t counter_kind;
+    uint64_t count;
+} tm_invoke_result_t;
+
+void tm_counter_init(void);
+tm_invoke_result_t tm_invoke(void);
+
+#endif

@@ -1,0 +1,187 @@
+"""The `tinyml` command: thin wrappers over the library; errors become one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .errors import TinymlError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _parse_shapes(text: str | None) -> dict[str, tuple[int, ...]] | None:
+    """`name:1,3,32,32;other:1,10` or `1,3,32,32` (the first input)."""
+    if not text:
+        return None
+    shapes = {}
+    for part in text.split(";"):
+        name, _, dims = part.rpartition(":")
+        try:
+            shapes[name] = tuple(int(d) for d in dims.split(","))
+        except ValueError:
+            raise UsageError(f"--input-shape {text!r}: expected NAME:D,D,... or D,D,...") from None
+    return shapes
+
+
+def _layer_table(report: dict) -> str:
+    rows = [("#", "op", "output", "MACs", "kernel")]
+    for i, layer in enumerate(report["layers"]):
+        rows.append((str(i), layer["op"], "x".join(map(str, layer["output"])), f"{layer['macs']:,}",
+                     layer["kernel"]))
+    widths = [max(len(r[c]) for r in rows) for c in range(5)]
+    lines = ["  ".join(cell.ljust(w) if c != 3 else cell.rjust(w)
+                       for c, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    lines.append("")
+    lines.append(f"MACs {report['macs']:,}   params {report['params']:,}   "
+                 f"weights {report['flash_bytes']:,} B   arena {report['arena_bytes']:,} B "
+                 f"(lower bound {report['arena_lower_bound_bytes']:,} B)   dtype {report['dtype']}")
+    return "\n".join(lines)
+
+
+def _load_calib(value: str | None):
+    if value is None or value == "random":
+        return value
+    path = Path(value)
+    try:
+        with np.load(path) as data:
+            if "x" not in data:
+                raise UsageError(f"--calib {value}: the .npz has no array 'x'")
+            return data["x"]
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--calib {value}: cannot read ({exc})") from None
+
+
+def _compile(args, write: bool) -> int:
+    from .codegen.report import build_report
+    from .compiler import compile_model, default_name, write as write_out
+
+    calib = _load_calib(getattr(args, "calib", None))
+    compiled = compile_model(args.model, name=args.name, target=args.target, dtype=args.dtype,
+                             calib=calib, input_shapes=_parse_shapes(args.input_shape),
+                             progress=sys.stderr.isatty())
+    if write:
+        outdir = Path(args.output or f"./{args.name or default_name(args.model)}_tinyml")
+        report = write_out(compiled, outdir, args.target)
+    else:
+        report = build_report(compiled.code, target=args.target, dtype=compiled.dtype)
+    print(_layer_table(report))
+    if write:
+        print(f"wrote {outdir}/")
+    return 0
+
+
+def _read_inputs(path: str, count: int) -> list[np.ndarray]:
+    p = Path(path)
+    try:
+        if p.suffix == ".npz":
+            with np.load(p) as data:
+                keys = list(data.keys())
+                return [data[k] for k in keys]
+        return [np.load(p)]
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--input {path}: cannot read ({exc})") from None
+
+
+def _write_outputs(path: str, outputs: list[np.ndarray]) -> None:
+    if path.endswith(".npz"):
+        np.savez(path, **{f"output_{i}": o for i, o in enumerate(outputs)})
+    else:
+        np.save(path, outputs[0])
+
+
+def _run(args) -> int:
+    from .harness.host import read_report, run_host
+
+    report = read_report(Path(args.model_dir))
+    inputs = _read_inputs(args.input, len(report["inputs"]))
+    if args.board:
+        from .harness.qemu import run_on_board
+        outputs, stats = run_on_board(Path(args.model_dir), args.board, inputs)
+        print(f"instructions {stats['instructions']['total']:,}")
+    else:
+        outputs = run_host(Path(args.model_dir), inputs)
+    if args.output:
+        _write_outputs(args.output, outputs)
+    else:
+        np.set_printoptions(threshold=64, linewidth=100)
+        for i, out in enumerate(outputs):
+            print(f"output {i} {out.dtype} {list(out.shape)}:\n{out}")
+    return 0
+
+
+def _targets(args) -> int:
+    from .targets.cores import CORES
+    print("cores: " + ", ".join(CORES))
+    try:
+        from .targets.boards import BOARDS, available_tools
+    except ImportError:
+        return 0
+    tools = available_tools()
+    for board in BOARDS.values() if isinstance(BOARDS, dict) else BOARDS:
+        print(f"  {board.name:<18} {board.core_name:<14} {board.description}")
+    print("tools: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in tools.items()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tinyml", description="Compile neural networks into plain C for "
+                     "Arm Cortex-M microcontrollers, and prove them on an emulator or a board.")
+    parser.add_argument("--version", action="version", version=f"tinyml {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def model_args(p):
+        p.add_argument("model", help="an .onnx, .tflite, .h5/.keras file or a SavedModel folder")
+        p.add_argument("--target", default="host",
+                       help="cortex-m0plus|cortex-m3|cortex-m4|cortex-m7|cortex-m33|cortex-m55|host")
+        p.add_argument("--name", help="C prefix of the generated library (default: the file name)")
+        p.add_argument("--dtype", choices=("int8", "float32"),
+                       help="compute type (default: the model's own)")
+        p.add_argument("--calib", help="calibration data for --dtype int8: an .npz with 'x', "
+                       "or 'random' (accuracy unknown)")
+        p.add_argument("--input-shape", help="shapes of dynamic inputs: NAME:1,3,32,32;...")
+
+    p = sub.add_parser("compile", help="compile a model into a C library folder")
+    model_args(p)
+    p.add_argument("-o", "--output", help="output folder (default: ./<name>_tinyml/)")
+    p.set_defaults(func=lambda a: _compile(a, write=True))
+
+    p = sub.add_parser("inspect", help="print the per-layer table; write nothing")
+    model_args(p)
+    p.set_defaults(func=lambda a: _compile(a, write=False))
+
+    p = sub.add_parser("run", help="build a compiled folder and run it on inputs")
+    p.add_argument("model_dir", help="a folder written by `tinyml compile`")
+    p.add_argument("--input", required=True, help="in.npy or in.npz (one array per input); "
+                   "a leading batch axis means N inferences")
+    p.add_argument("--output", help="out.npy or out.npz (default: print)")
+    p.add_argument("--board", help="run in the emulator on this board instead of the host")
+    p.set_defaults(func=_run)
+
+    p = sub.add_parser("targets", help="list cores, boards and the tools present")
+    p.set_defaults(func=_targets)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except TinymlError as exc:
+        print(f"tinyml: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tinyml: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

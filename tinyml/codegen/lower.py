@@ -1,0 +1,202 @@
+"""Lowering: graph -> plain records (layers, constants, buffer locations) for the templates.
+
+Buffers: graph inputs and outputs are the caller's pointers; views (Reshape) share their
+input's buffer; everything else, and each kernel's scratch, gets an arena offset from the
+planner. Nothing here writes C: the templates do.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..ir import Graph, Node, Tensor
+from ..ops import get_op
+from ..ops.base import Arg, KernelCall
+from ..plan.arena import ArenaPlan, BufferRequest, check_plan, plan_arena
+
+CTYPES = {"float32": "float", "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t",
+          "int32": "int32_t", "int64": "int64_t", "bool": "uint8_t"}
+DTYPE_MACROS = {"float32": "TM_DTYPE_FLOAT32", "int8": "TM_DTYPE_INT8", "uint8": "TM_DTYPE_UINT8",
+                "int16": "TM_DTYPE_INT16", "int32": "TM_DTYPE_INT32"}
+ALIGNMENT = 16
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a tensor's bytes are: `input`/`output` (index), `arena` (offset), `const` (symbol)."""
+
+    kind: str
+    ctype: str
+    index: int = 0
+    offset: int = 0
+    symbol: str = ""
+
+
+@dataclass(frozen=True)
+class ConstData:
+    symbol: str
+    ctype: str
+    values: np.ndarray = field(compare=False)
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Layer:
+    index: int
+    node: Node
+    call: KernelCall | None          # None: a view, nothing runs
+    params_symbol: str
+    const_symbols: dict[str, str]
+    scratch_offset: int
+    macs: int
+
+
+@dataclass(frozen=True)
+class IOInfo:
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    scale: float | None
+    zero_point: int | None
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * np.dtype(self.dtype).itemsize
+
+
+@dataclass(frozen=True)
+class ModelCode:
+    name: str
+    graph: Graph
+    layers: tuple[Layer, ...]
+    consts: tuple[ConstData, ...]
+    locations: dict[str, Location]
+    plan: ArenaPlan
+    requests: tuple[BufferRequest, ...]
+    inputs: tuple[IOInfo, ...]
+    outputs: tuple[IOInfo, ...]
+
+    @property
+    def kernel_sources(self) -> tuple[str, ...]:
+        return tuple(sorted({s for l in self.layers if l.call for s in l.call.sources}))
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(c.values.nbytes for c in self.consts)
+
+
+def c_identifier(text: str, limit: int = 40) -> str:
+    ident = re.sub(r"[^0-9A-Za-z_]", "_", text).strip("_")[:limit] or "t"
+    return ident if not ident[0].isdigit() else "t" + ident
+
+
+def _io_info(t: Tensor) -> IOInfo:
+    scale = zp = None
+    if t.quant is not None and t.dtype != "float32":
+        scale, zp = t.quant.scale[0], t.quant.zero_point[0]
+    return IOInfo(t.name, t.dtype, t.shape, scale, zp)
+
+
+def _view_roots(graph: Graph) -> dict[str, str]:
+    """tensor -> the tensor whose buffer it shares (itself unless it is a view's output)."""
+    root: dict[str, str] = {}
+    outputs = set(graph.outputs)
+    for node in graph.nodes:
+        if get_op(node, graph).is_view and node.outputs[0] not in outputs:
+            src = node.inputs[0]
+            root[node.outputs[0]] = root.get(src, src)
+    return root
+
+
+def lower_model(graph: Graph, name: str) -> ModelCode:
+    calls = {}
+    views = _view_roots(graph)
+    for node in graph.nodes:
+        if node.outputs[0] not in views:
+            calls[node.name] = get_op(node, graph).lower(node, graph)
+
+    # lifetimes, in steps (node indices); graph inputs/outputs and constants are not in the arena
+    external = set(graph.inputs) | set(graph.outputs)
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for step, node in enumerate(graph.nodes):
+        for tname in node.outputs:
+            root = views.get(tname, tname)
+            first.setdefault(root, step)
+            last[root] = max(last.get(root, step), step)
+        for tname in node.inputs:
+            if tname:
+                root = views.get(tname, tname)
+                last[root] = max(last.get(root, step), step)
+    requests = [BufferRequest(t, graph.tensor(t).nbytes, first[t], last[t])
+                for t in first if t not in external and not graph.tensor(t).is_const]
+    for step, node in enumerate(graph.nodes):
+        call = calls.get(node.name)
+        if call is not None and call.scratch_bytes:
+            requests.append(BufferRequest(f"{node.name}#scratch", call.scratch_bytes, step, step))
+    plan = plan_arena(requests, ALIGNMENT)
+    check_plan(plan, requests)
+
+    locations: dict[str, Location] = {}
+    consts: list[ConstData] = []
+    for i, tname in enumerate(graph.inputs):
+        locations[tname] = Location("input", CTYPES[graph.tensor(tname).dtype], index=i)
+    for i, tname in enumerate(graph.outputs):
+        locations[tname] = Location("output", CTYPES[graph.tensor(tname).dtype], index=i)
+    for tname, t in graph.tensors.items():
+        if t.is_const and any(tname in n.inputs for n in graph.nodes):
+            symbol = f"w{len(consts)}_{c_identifier(tname)}"
+            locations[tname] = Location("const", CTYPES[t.dtype], symbol=symbol)
+            consts.append(ConstData(symbol, CTYPES[t.dtype], t.data.reshape(-1), tname))
+    for tname in graph.tensors:
+        if tname in locations:
+            continue
+        root = views.get(tname, tname)
+        base = locations.get(root)
+        ctype = CTYPES[graph.tensor(tname).dtype]
+        if base is not None:
+            locations[tname] = Location(base.kind, ctype, base.index, base.offset, base.symbol)
+        elif root in plan.offsets:
+            locations[tname] = Location("arena", ctype, offset=plan.offsets[root])
+
+    layers = []
+    for index, node in enumerate(graph.nodes):
+        call = calls.get(node.name)
+        ident = f"l{index}_{c_identifier(node.op, 20)}"
+        const_symbols = {}
+        if call is not None:
+            for c in call.consts:
+                const_symbols[c.suffix] = f"{ident}_{c.suffix}"
+                consts.append(ConstData(f"{ident}_{c.suffix}", c.ctype, np.asarray(c.values).reshape(-1)))
+        scratch = plan.offsets.get(f"{node.name}#scratch", 0)
+        layers.append(Layer(index, node, call, f"{ident}_params", const_symbols, scratch,
+                            get_op(node, graph).macs(node, graph)))
+    return ModelCode(name, graph, tuple(layers), tuple(consts), locations, plan, tuple(requests),
+                     tuple(_io_info(graph.tensor(t)) for t in graph.inputs),
+                     tuple(_io_info(graph.tensor(t)) for t in graph.outputs))
+
+
+def arg_record(layer: Layer, arg: Arg, code: ModelCode) -> dict:
+    """One kernel argument as data for the template."""
+    if arg.kind == "tensor":
+        loc = code.locations[arg.ref]
+        return {"kind": loc.kind, "ctype": loc.ctype, "index": loc.index, "offset": loc.offset,
+                "symbol": loc.symbol}
+    if arg.kind == "const":
+        return {"kind": "const", "symbol": layer.const_symbols[arg.ref]}
+    if arg.kind == "params":
+        return {"kind": "params", "symbol": layer.params_symbol}
+    if arg.kind == "scratch":
+        return {"kind": "scratch", "offset": layer.scratch_offset}
+    if arg.kind == "literal":
+        return {"kind": "literal", "text": arg.ref}
+    if arg.kind == "null":
+        return {"kind": "null"}
+    raise ValueError(f"unknown argument kind {arg.kind}")

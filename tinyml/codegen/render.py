@@ -1,0 +1,113 @@
+"""Render a lowered model with the jinja2 templates in codegen/templates/ and write the folder.
+
+The folder is written to a temporary sibling and renamed into place, so a failure leaves no
+half-written output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from ..errors import TinymlError
+from ..resources import data_dir
+from .lower import DTYPE_MACROS, ModelCode, arg_record
+from .report import build_report
+
+
+def c_float(value: float) -> str:
+    """A float32 as an exact C hex literal."""
+    v = float(np.float32(value))
+    if math.isinf(v):
+        return "(-FLT_MAX)" if v < 0 else "FLT_MAX"
+    if v == 0.0:
+        return "0.0f" if math.copysign(1.0, v) > 0 else "-0.0f"
+    return v.hex() + "f"
+
+
+def c_literal(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "1" if value else "0"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return c_float(value)
+    raise TypeError(f"no C literal for {value!r}")
+
+
+def c_values(values: np.ndarray, per_line: int = 16) -> str:
+    """The body of an array initializer, `per_line` values a line."""
+    flat = np.asarray(values).reshape(-1)
+    if flat.dtype.kind == "f":
+        items = [c_float(v) for v in flat.tolist()]
+        per_line = 6
+    else:
+        items = [str(v) for v in flat.astype(np.int64).tolist()]
+    rows = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return ",\n    ".join(rows)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_dir("codegen") / "templates")),
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
+        lstrip_blocks=True)
+    env.filters.update(c_literal=c_literal, c_values=c_values)
+    return env
+
+
+def render_library(code: ModelCode) -> dict[str, str]:
+    """File name -> text of every generated file except the copied kernels."""
+    env = _environment()
+    layers = [{
+        "index": layer.index, "name": layer.node.name, "op": layer.node.op,
+        "call": layer.call, "params_symbol": layer.params_symbol,
+        "args": [arg_record(layer, a, code) for a in layer.call.args] if layer.call else [],
+    } for layer in code.layers]
+    context = {
+        "name": code.name, "prefix": code.name.upper(), "code": code, "layers": layers,
+        "inputs": code.inputs, "outputs": code.outputs, "dtype_macros": DTYPE_MACROS,
+        "ctypes": {"float32": "float", "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t",
+                   "int32": "int32_t"},
+        # C has no empty arrays
+        "arena_size": max(code.plan.size, code.plan.alignment), "alignment": code.plan.alignment,
+        "kernel_sources": code.kernel_sources,
+    }
+    return {
+        f"{code.name}.h": env.get_template("model.h.j2").render(context),
+        f"{code.name}.c": env.get_template("model.c.j2").render(context),
+        "CMakeLists.txt": env.get_template("CMakeLists.txt.j2").render(context),
+        f"{code.name}.mk": env.get_template("model.mk.j2").render(context),
+    }
+
+
+def write_library(code: ModelCode, outdir: Path, report_extra: dict | None = None) -> dict:
+    """Write the whole folder atomically; returns the report."""
+    outdir = Path(outdir)
+    files = render_library(code)
+    report = build_report(code, **(report_extra or {}))
+    kernels = data_dir("codegen") / "kernels"
+    try:
+        outdir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
+    except OSError as exc:
+        raise TinymlError(f"cannot write the output folder {outdir}: {exc.strerror}") from None
+    try:
+        for fname, text in files.items():
+            (staging / fname).write_text(text)
+        for fname in ("tm_nn.h", *code.kernel_sources):
+            shutil.copyfile(kernels / fname, staging / fname)
+        (staging / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        if outdir.exists():
+            shutil.rmtree(outdir)
+        staging.rename(outdir)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise TinymlError(f"cannot write the output folder {outdir}: {exc.strerror}") from None
+    return report

@@ -1,0 +1,62 @@
+"""The compile job: model file -> graph -> passes -> (quantization) -> C library folder."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .codegen import lower_model, write_library
+from .codegen.lower import ModelCode
+from .errors import UnsupportedError, UsageError
+from .frontends import load_model
+from .ir import Graph, check_graph
+from .passes import run_pipeline
+from .targets.cores import get_core
+
+DTYPES = ("int8", "float32")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    graph: Graph
+    code: ModelCode
+    dtype: str
+
+
+def default_name(model_path: str | Path) -> str:
+    stem = Path(model_path).stem if Path(model_path).suffix else Path(model_path).name
+    name = re.sub(r"[^0-9a-zA-Z_]", "_", stem).lower().strip("_") or "model"
+    return name if not name[0].isdigit() else "m" + name
+
+
+def graph_dtype(graph: Graph) -> str:
+    """int8 when any op computes on quantized tensors, else float32."""
+    kinds = {graph.tensor(n.outputs[0]).dtype for n in graph.nodes}
+    return "int8" if "int8" in kinds else "float32"
+
+
+def compile_model(model_path: str | Path, *, name: str | None = None, target: str = "host",
+                  dtype: str | None = None, calib=None, input_shapes=None,
+                  progress: bool = False) -> Compiled:
+    get_core(target)
+    name = name or default_name(model_path)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise UsageError(f"--name {name!r} is not a C identifier")
+    if dtype is not None and dtype not in DTYPES:
+        raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}")
+    graph = run_pipeline(load_model(model_path, input_shapes))
+    check_graph(graph)
+    native = graph_dtype(graph)
+    if dtype == "int8" and native == "float32":
+        from .quant import quantize_graph
+        graph = quantize_graph(graph, calib, progress=progress)
+        check_graph(graph)
+    elif dtype == "float32" and native == "int8":
+        raise UnsupportedError("the model is already quantized to int8; compile it with --dtype int8",
+                               model=str(model_path))
+    return Compiled(graph, lower_model(graph, name), dtype or native)
+
+
+def write(compiled: Compiled, outdir: str | Path, target: str) -> dict:
+    return write_library(compiled.code, Path(outdir), {"target": target, "dtype": compiled.dtype})

@@ -1,0 +1,159 @@
+"""Build the eval firmware for a generated model folder and a board.
+
+One ELF serves both modes (batch for `tinyml run`, the serial protocol for `tinyml eval`):
+firmware_templates/ common sources + the board's UART driver + the model's sources, linked
+with a linker script rendered from the board's memory map.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import jinja2
+
+from tinyml.harness.errors import HarnessError
+from tinyml.harness.model_dir import ModelInfo, TensorInfo, read_model_dir
+from tinyml.resources import data_dir
+from tinyml.targets.boards import Board, get_board
+
+CC = "arm-none-eabi-gcc"
+_UART_DRIVERS = {"cmsdk-apb": "cmsdk_apb.c"}
+_COMMON = ("startup.c", "exit.c", "stack.c", "tm_frame.c", "tm_io.c", "batch.c", "serve.c",
+           "main.c", "tm_marks.S")
+BAUD = 115200
+
+
+@dataclass(frozen=True)
+class Firmware:
+    elf: Path
+    board: Board
+    model: ModelInfo
+    text: int
+    data: int
+    bss: int
+    symbols: dict[str, int]
+    mark_count: int
+    input_offsets: tuple[int, ...]
+    input_total: int
+
+    @property
+    def flash_bytes(self) -> int:
+        return self.text + self.data
+
+    @property
+    def static_ram_bytes(self) -> int:
+        return self.data + self.bss
+
+
+def _layout(tensors: tuple[TensorInfo, ...]) -> tuple[list[int], int]:
+    """16-byte aligned offsets of the tensors in one buffer, and its size."""
+    offsets, pos = [], 0
+    for t in tensors:
+        offsets.append(pos)
+        pos += (t.nbytes + 15) // 16 * 16
+    return offsets, pos
+
+
+def _c_float(x: float | None) -> str:
+    return "0.0f" if x is None else f"{float(x).hex()}f"
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("firmware_templates"))),
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                              trim_blocks=True, lstrip_blocks=True)
+
+
+def _tensor_records(tensors, offsets):
+    return [dict(offset=o, dtype_code=t.dtype_code, shape=list(t.shape) or [1],
+                 scale_c=_c_float(t.scale), zero_point=t.zero_point or 0)
+            for t, o in zip(tensors, offsets)]
+
+
+def _run(cmd: list[str], cwd: Path, what: str) -> str:
+    try:
+        done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
+    except FileNotFoundError:
+        raise HarnessError(f"{cmd[0]} not found: install gcc-arm-none-eabi and libnewlib-arm-none-eabi") from None
+    if done.returncode:
+        log = cwd / "build.log"
+        log.write_text(" ".join(cmd) + "\n" + done.stdout + done.stderr)
+        first = next((l for l in done.stderr.splitlines() if "error" in l), done.stderr.strip()[:300])
+        raise HarnessError(f"{what} failed: {first} (full log: {log})")
+    return done.stdout
+
+
+def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | Path | None = None,
+                   *, opt: str = "-O2", stack_size: int | None = None) -> Firmware:
+    """Compile and link; returns the ELF with its sizes and the symbols the runner needs."""
+    board = get_board(board) if isinstance(board, str) else board
+    model = read_model_dir(model_dir)
+    if board.uart.kind not in _UART_DRIVERS:
+        raise HarnessError(f"{board.name}: no UART driver for {board.uart.kind} yet")
+    if shutil.which(CC) is None:
+        raise HarnessError(f"{CC} not found: install gcc-arm-none-eabi and libnewlib-arm-none-eabi")
+    out = Path(build_dir) if build_dir else model.folder / "firmware" / board.name
+    out.mkdir(parents=True, exist_ok=True)
+    templates = data_dir("firmware_templates")
+    sources = [templates / "common" / s for s in _COMMON]
+    sources += [templates / "uart" / _UART_DRIVERS[board.uart.kind]] + model.sources()
+    build_id = int.from_bytes(hashlib.sha256(
+        board.name.encode() + b"".join(p.read_bytes() for p in sources)).digest()[:4], "little")
+
+    in_offsets, in_total = _layout(model.inputs)
+    out_offsets, out_total = _layout(model.outputs)
+    env = _env()
+    tensors_max_rank = max([len(t.shape) for t in model.inputs + model.outputs] + [1])
+    (out / "tm_model_glue.h").write_text(env.get_template("model_glue.h.j2").render(
+        model=dict(name=model.name, header=model.header, prefix=model.prefix, macro=model.macro,
+                   num_layers=model.num_layers,
+                   inputs=_tensor_records(model.inputs, in_offsets),
+                   outputs=_tensor_records(model.outputs, out_offsets)),
+        build_id=build_id, input_total=in_total, output_total=out_total, max_rank=tensors_max_rank))
+    stack = stack_size or min(64 * 1024, board.ram.size // 4)
+    (out / "linker.ld").write_text(env.get_template("linker.ld.j2").render(board=board, stack_size=stack))
+
+    mark_count = 2 + 2 * max(model.num_layers, 1)
+    core = board.core
+    defines = [f"-DTM_UART_BASE=0x{board.uart.base:08X}u", f"-DTM_UART_RX_IRQ={board.uart.rx_irq}u",
+               f"-DTM_CLOCK_HZ={board.clock_hz}u", f"-DTM_BAUD={BAUD}u", f"-DTM_MARK_COUNT={mark_count}"]
+    if board.emulated:
+        defines.append("-DTM_SEMIHOSTING")
+    elif core.name != "cortex-m0plus":
+        defines.append("-DTM_HAVE_DWT")
+    elf = out / "firmware.elf"
+    cmd = [CC, *core.cflags, opt, "-g", "-std=gnu11", "-Wall", "-Wextra", "-Werror",
+           "-ffunction-sections", "-fdata-sections", *defines,
+           f"-I{out}", f"-I{templates / 'common'}", f"-I{model.folder}",
+           "-include", "tm_profile.h",
+           *map(str, sources),
+           "-nostartfiles", "--specs=nano.specs", f"-T{out / 'linker.ld'}",
+           "-Wl,--gc-sections", f"-Wl,-Map={out / 'firmware.map'}", "-o", str(elf), "-lm"]
+    _run(cmd, out, f"building firmware for {model.name} on {board.name}")
+    text, data, bss = _sizes(elf, out)
+    return Firmware(elf, board, model, text, data, bss, _symbols(elf, out), mark_count,
+                    tuple(in_offsets), in_total)
+
+
+def _sizes(elf: Path, cwd: Path) -> tuple[int, int, int]:
+    lines = _run(["arm-none-eabi-size", str(elf)], cwd, "arm-none-eabi-size").splitlines()
+    text, data, bss = (int(v) for v in lines[1].split()[:3])
+    return text, data, bss
+
+
+def _symbols(elf: Path, cwd: Path) -> dict[str, int]:
+    wanted = {"tm_batch", "tm_marks", "tm_outputs", "__stack_top", "__stack_limit"}
+    found = {}
+    for line in _run(["arm-none-eabi-nm", str(elf)], cwd, "arm-none-eabi-nm").splitlines():
+        m = re.match(r"([0-9a-fA-F]+)\s+\w\s+(\S+)$", line)
+        if m and m.group(2) in wanted:
+            found[m.group(2)] = int(m.group(1), 16)
+    missing = wanted - found.keys()
+    if missing:
+        raise HarnessError(f"{elf}: symbols {sorted(missing)} missing after link")
+    return found

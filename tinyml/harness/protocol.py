@@ -1,0 +1,199 @@
+"""Host side of the serial eval protocol, over any pyserial URL.
+
+`/dev/ttyACM0` (a board), `socket://127.0.0.1:PORT` (QEMU's UART as a TCP server),
+`loop://` (unit tests). Every request waits at most `timeout` seconds per try; a NAK, a
+reply with a bad CRC or silence is retried `retries` times, then a HarnessError says
+which command failed where. Requests are idempotent (loads carry their offset), so a
+retry never corrupts state.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import serial
+
+from tinyml.harness import framing as fr
+from tinyml.harness.errors import HarnessError
+from tinyml.harness.model_dir import DTYPE_BY_CODE, TensorInfo
+
+COUNTER_KINDS = {0: "none", 1: "cycles", 2: "instructions"}
+_INVOKE = struct.Struct("<iBQI")   # status, counter kind, count, peak stack
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    protocol_version: int
+    name: str
+    arena_size: int
+    build_id: int
+    max_payload: int
+    counter: str
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    status: int
+    counter: str          # what `count` is: none | cycles | instructions
+    count: int
+    peak_stack: int
+
+
+def parse_invoke(payload: bytes) -> InvokeResult:
+    status, kind, count, peak = _INVOKE.unpack(payload[: _INVOKE.size])
+    return InvokeResult(status, COUNTER_KINDS.get(kind, f"kind{kind}"), count, peak)
+
+
+def parse_info(p: bytes) -> DeviceInfo:
+    version, n_in, n_out, kind, arena, build, max_payload = struct.unpack_from("<BBBBIIH", p)
+    pos = 14
+    name = p[pos + 1 : pos + 1 + p[pos]].decode()
+    pos += 1 + p[pos]
+    tensors = []
+    for _ in range(n_in + n_out):
+        code, rank = p[pos], p[pos + 1]
+        shape = struct.unpack_from(f"<{rank}I", p, pos + 2)
+        pos += 2 + 4 * rank
+        nbytes, scale, zp = struct.unpack_from("<Ifi", p, pos)
+        pos += 12
+        dtype = DTYPE_BY_CODE[code]
+        quantized = dtype.kind in "iu" and scale != 0.0
+        tensors.append(TensorInfo(dtype, tuple(shape), nbytes,
+                                  scale if quantized else None, zp if quantized else None))
+    return DeviceInfo(version, name, arena, build, max_payload, COUNTER_KINDS.get(kind, "none"),
+                      tuple(tensors[:n_in]), tuple(tensors[n_in:]))
+
+
+class Device:
+    """A board (or emulator) running tinyml's eval firmware in serve mode."""
+
+    def __init__(self, url: str, baud: int = 115200, timeout: float = 2.0, retries: int = 3,
+                 invoke_timeout: float = 60.0, port: serial.SerialBase | None = None):
+        self.url = url
+        self.timeout = timeout
+        self.invoke_timeout = invoke_timeout
+        self.retries = retries
+        try:
+            self._port = port or serial.serial_for_url(url, baudrate=baud, timeout=0.05)
+        except (serial.SerialException, OSError, ValueError) as e:
+            raise HarnessError(f"cannot open {url}: {e}") from None
+        self._decoder = fr.Decoder()
+        self._pending: list[fr.Frame] = []
+        self._seq = 0
+        self._info: DeviceInfo | None = None
+        self.retried = 0   # how many tries were repeated, for tests and diagnostics
+
+    # -- plumbing -------------------------------------------------------------------
+    def close(self) -> None:
+        self._port.close()
+
+    def __enter__(self) -> "Device":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _next_frame(self, deadline: float) -> fr.Frame | None:
+        while not self._pending:
+            if time.monotonic() >= deadline:
+                return None
+            try:
+                data = self._port.read(max(1, self._port.in_waiting))
+            except (serial.SerialException, OSError) as e:
+                raise HarnessError(f"{self.url}: connection lost ({e})") from None
+            if data:
+                self._pending += self._decoder.feed(data)
+        return self._pending.pop(0)
+
+    def request(self, cmd: int, payload: bytes = b"", timeout: float | None = None) -> bytes:
+        """Send one request and return the payload of its reply, retrying on faults."""
+        name = fr.COMMAND_NAMES.get(cmd, f"0x{cmd:02x}")
+        wait = self.timeout if timeout is None else timeout
+        problem = "no answer"
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.retried += 1
+            self._seq = (self._seq + 1) & 0xFF or 1   # seq 0 is the device's own (HELLO)
+            try:
+                self._port.write(fr.encode(cmd, self._seq, payload))
+            except (serial.SerialException, OSError) as e:
+                raise HarnessError(f"{self.url}: cannot send {name} ({e})") from None
+            deadline = time.monotonic() + wait
+            while (frame := self._next_frame(deadline)) is not None:
+                if not frame.crc_ok:
+                    problem = "reply with a bad CRC"
+                    break                       # ask again
+                if frame.cmd == fr.CMD_HELLO:
+                    raise HarnessError(f"{self.url}: the device reset while {name} was pending")
+                if frame.cmd == fr.CMD_NAK:
+                    reason = fr.NAK_REASONS.get(frame.payload[0] if frame.payload else 0, "?")
+                    if reason in ("bad CRC", "bad length"):   # the line garbled our request
+                        problem = f"NAK ({reason})"
+                        break
+                    if frame.seq == self._seq:
+                        raise HarnessError(f"{self.url}: device refused {name}: {reason}")
+                    continue
+                if frame.cmd == cmd | fr.REPLY and frame.seq == self._seq:
+                    return frame.payload
+                # anything else is a stale answer to an earlier try: skip it
+            else:
+                problem = f"no answer within {wait:g} s"
+        raise HarnessError(f"{self.url}: {name} failed after {self.retries + 1} tries: {problem}")
+
+    # -- commands -------------------------------------------------------------------
+    def info(self) -> DeviceInfo:
+        self._info = parse_info(self.request(fr.CMD_INFO))
+        if self._info.protocol_version != fr.PROTOCOL_VERSION:
+            raise HarnessError(f"{self.url}: device speaks protocol v{self._info.protocol_version}, "
+                               f"host v{fr.PROTOCOL_VERSION}; rebuild the firmware")
+        return self._info
+
+    def _chunk(self) -> int:
+        info = self._info or self.info()
+        return min(info.max_payload, fr.MAX_PAYLOAD) - 8
+
+    def load_input(self, index: int, data: bytes) -> None:
+        step = self._chunk()
+        for off in range(0, len(data), step):
+            self.request(fr.CMD_LOAD_INPUT, struct.pack("<BI", index, off) + data[off : off + step])
+
+    def invoke(self) -> InvokeResult:
+        return parse_invoke(self.request(fr.CMD_INVOKE, timeout=self.invoke_timeout))
+
+    def read_output(self, index: int, nbytes: int) -> bytes:
+        step = self._chunk()
+        out = bytearray()
+        for off in range(0, nbytes, step):
+            n = min(step, nbytes - off)
+            out += self.request(fr.CMD_READ_OUTPUT, struct.pack("<BIH", index, off, n))
+        return bytes(out)
+
+    def reset(self) -> None:
+        self.request(fr.CMD_RESET)
+        self._info = None
+
+    def run(self, inputs: list[np.ndarray]) -> tuple[list[np.ndarray], InvokeResult]:
+        """Upload inputs, invoke, download outputs (typed and shaped from INFO)."""
+        info = self._info or self.info()
+        if len(inputs) != len(info.inputs):
+            raise HarnessError(f"{info.name} takes {len(info.inputs)} inputs, got {len(inputs)}")
+        for i, (x, t) in enumerate(zip(inputs, info.inputs)):
+            self.load_input(i, to_bytes(x, t, f"input {i}"))
+        result = self.invoke()
+        outputs = [np.frombuffer(self.read_output(i, t.nbytes), dtype=t.dtype).reshape(t.shape)
+                   for i, t in enumerate(info.outputs)]
+        return outputs, result
+
+
+def to_bytes(x: np.ndarray, t: TensorInfo, what: str) -> bytes:
+    x = np.asarray(x)
+    if x.size * t.dtype.itemsize != t.nbytes:
+        raise HarnessError(f"{what}: {x.size} elements of {t.dtype}, the model wants shape {t.shape}")
+    if x.dtype != t.dtype and not np.can_cast(x.dtype, t.dtype, casting="same_kind"):
+        raise HarnessError(f"{what}: dtype {x.dtype}, the model wants {t.dtype}")
+    return np.ascontiguousarray(x, dtype=t.dtype).tobytes()

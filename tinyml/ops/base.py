@@ -1,0 +1,124 @@
+"""What every op module provides, and the records it lowers to.
+
+An op module holds one op: its attributes (a frozen dataclass), its shape rule, its numpy
+reference (float32 and integer-exact int8), its MAC count and its lowering to a kernel call.
+Work that depends only on the graph (multipliers, shifts, ranges) is done once in a
+`prepare` function that both the reference and the lowering use.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import UnsupportedError
+from ..ir import Graph, Node, Tensor
+
+NO_CLAMP = (-math.inf, math.inf)
+
+
+@dataclass(frozen=True)
+class ConstArray:
+    """A constant the kernel reads from flash, named `<layer>_<suffix>` in C."""
+
+    suffix: str
+    ctype: str
+    values: np.ndarray = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a kernel call: `tensor` (by name), `const` (by suffix), `params`, `scratch`."""
+
+    kind: str
+    ref: str = ""
+
+
+@dataclass(frozen=True)
+class KernelCall:
+    kernel: str
+    sources: tuple[str, ...]
+    args: tuple[Arg, ...]
+    params_type: str | None = None
+    params: tuple[tuple[str, Any], ...] = ()
+    consts: tuple[ConstArray, ...] = ()
+    scratch_bytes: int = 0
+
+
+def tensor_args(*names: str) -> tuple[Arg, ...]:
+    return tuple(Arg("tensor", n) for n in names)
+
+
+class Op:
+    """Base of the op classes; subclasses are registered with `@register`."""
+
+    name: ClassVar[str]
+    #: the first output is the first input reinterpreted (same bytes, new shape)
+    is_view: ClassVar[bool] = False
+
+    def output_shapes(self, node: Node, graph: Graph) -> list[tuple[int, ...]]:
+        return [graph.tensor(node.outputs[0]).shape]
+
+    def macs(self, node: Node, graph: Graph) -> int:
+        return 0
+
+    def evaluate(self, node: Node, graph: Graph, inputs: list[np.ndarray | None]
+                 ) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def lower(self, node: Node, graph: Graph) -> KernelCall:
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, Op] = {}
+
+
+def register(cls: type[Op]) -> type[Op]:
+    if cls.name in REGISTRY:
+        raise ValueError(f"op {cls.name} registered twice")
+    REGISTRY[cls.name] = cls()
+    return cls
+
+
+def get_op(node: Node, graph: Graph | None = None) -> Op:
+    try:
+        return REGISTRY[node.op]
+    except KeyError:
+        raise UnsupportedError("unsupported op", model=graph.source if graph else None,
+                               node=node.name, op=node.op) from None
+
+
+def io_dtype(node: Node, graph: Graph) -> str:
+    """The dtype a kernel is chosen by: that of the first input."""
+    return graph.tensor(node.inputs[0]).dtype
+
+
+def dtype_suffix(dtype: str) -> str:
+    return {"int8": "s8", "float32": "f32", "int16": "s16", "int32": "s32"}[dtype]
+
+
+def unsupported_dtype(node: Node, graph: Graph, dtype: str) -> UnsupportedError:
+    return UnsupportedError(f"dtype {dtype} is not supported by this op",
+                            model=graph.source, node=node.name, op=node.op)
+
+
+def per_tensor(t: Tensor) -> tuple[float, int]:
+    """(scale, zero point) of a per-tensor quantized tensor."""
+    assert t.quant is not None, t.name
+    return t.quant.scale[0], t.quant.zero_point[0]
+
+
+def clamp_float(x: np.ndarray, act: tuple[float, float]) -> np.ndarray:
+    lo, hi = act
+    if lo > -math.inf or hi < math.inf:
+        x = np.clip(x, np.float32(max(lo, -3.4e38)), np.float32(min(hi, 3.4e38)))
+    return x.astype(np.float32)
+
+
+def float_bounds(act: tuple[float, float]) -> tuple[float, float]:
+    """Clamp bounds as C floats: infinities become +-FLT_MAX, as in TFLite."""
+    big = float(np.finfo(np.float32).max)
+    return max(act[0], -big), min(act[1], big)

@@ -58,6 +58,15 @@ class Op:
     name: ClassVar[str]
     #: the first output is the first input reinterpreted (same bytes, new shape)
     is_view: ClassVar[bool] = False
+    # How post-training quantization treats the op (tinyml/quant):
+    #: input index -> channel axis of a constant weight (quantized per channel, symmetric)
+    weight_axes: ClassVar[dict[int, int]] = {}
+    #: input index of the bias, quantized to int32 at scale input_scale * weight_scale
+    bias_input: ClassVar[int | None] = None
+    #: the int8 output's (scale, zero point) is fixed by the op (softmax, logistic, tanh)
+    fixed_output_quant: ClassVar[tuple[float, int] | None] = None
+    #: the int8 output keeps the first input's quantization (reshape, max pool, pad, ...)
+    keeps_input_quant: ClassVar[bool] = False
 
     def output_shapes(self, node: Node, graph: Graph) -> list[tuple[int, ...]]:
         return [graph.tensor(node.outputs[0]).shape]

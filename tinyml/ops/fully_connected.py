@@ -52,6 +52,8 @@ def _bias(node: Node, graph: Graph, n_out: int, dtype) -> np.ndarray:
 @register
 class FullyConnected(Op):
     name = "FullyConnected"
+    weight_axes = {1: 0}
+    bias_input = 2
 
     def macs(self, node, graph):
         w = graph.tensor(node.inputs[1])

@@ -14,6 +14,7 @@ from .base import Arg, KernelCall, Op, register, tensor_args
 class Reshape(Op):
     name = "Reshape"
     is_view = True
+    keeps_input_quant = True
 
     def evaluate(self, node: Node, graph: Graph, inputs):
         return [inputs[0].reshape(graph.tensor(node.outputs[0]).shape)]

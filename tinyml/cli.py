@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -181,6 +182,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tinyml: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug of ours: still one line, unless debugging
+        if os.environ.get("TINYML_DEBUG"):
+            raise
+        print(f"tinyml: internal error: {type(exc).__name__}: {exc} "
+              "(set TINYML_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

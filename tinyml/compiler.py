@@ -30,6 +30,21 @@ def default_name(model_path: str | Path) -> str:
     return name if not name[0].isdigit() else "m" + name
 
 
+def check_supported(graph: Graph) -> None:
+    """Every op known and on a dtype it computes on; all problems reported at once."""
+    from .ops import REGISTRY
+    problems = []
+    for node in graph.nodes:
+        op = REGISTRY.get(node.op)
+        dtype = graph.tensor(node.inputs[0]).dtype if node.inputs and node.inputs[0] else None
+        if op is None:
+            problems.append(f"{node.op} (node {node.name!r})")
+        elif dtype is not None and dtype not in op.dtypes:
+            problems.append(f"{node.op} on {dtype} (node {node.name!r})")
+    if problems:
+        raise UnsupportedError("unsupported: " + ", ".join(problems), model=graph.source)
+
+
 def graph_dtype(graph: Graph) -> str:
     """int8 when any op computes on quantized tensors, else float32."""
     kinds = {graph.tensor(n.outputs[0]).dtype for n in graph.nodes}
@@ -47,6 +62,7 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
         raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}")
     graph = run_pipeline(load_model(model_path, input_shapes))
     check_graph(graph)
+    check_supported(graph)
     native = graph_dtype(graph)
     if dtype == "int8" and native == "float32":
         from .quant import quantize_graph

@@ -58,6 +58,8 @@ class Op:
     name: ClassVar[str]
     #: the first output is the first input reinterpreted (same bytes, new shape)
     is_view: ClassVar[bool] = False
+    #: dtypes of the first input the op computes on
+    dtypes: ClassVar[tuple[str, ...]] = ("int8", "float32")
     # How post-training quantization treats the op (tinyml/quant):
     #: input index -> channel axis of a constant weight (quantized per channel, symmetric)
     weight_axes: ClassVar[dict[int, int]] = {}

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +10,7 @@ from tinyml.codegen import lower_model, write_library
 from tinyml.harness.host import run_host
 from tinyml.ir import Graph, check_graph
 from tinyml.ref import run as ref_run
+from tinyml.references import tflm_arena_bytes, tflm_interpreter, tflm_run  # noqa: F401
 
 
 def run_c(graph: Graph, inputs: list[np.ndarray], outdir: Path, *, sanitize: bool = True,
@@ -52,55 +49,3 @@ def random_inputs(graph: Graph, count: int, rng: np.random.Generator) -> list[np
             info = np.iinfo(t.dtype)
             out.append(rng.integers(info.min, info.max + 1, (count, *t.shape)).astype(t.dtype))
     return out
-
-
-@contextlib.contextmanager
-def _capture_fd2():
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        saved = os.dup(2)
-        os.dup2(tmp.fileno(), 2)
-        try:
-            yield tmp
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def tflm_interpreter(model: bytes | Path, arena_size: int = 2_000_000):
-    from tflite_micro import runtime
-    if isinstance(model, (bytes, bytearray)):
-        return runtime.Interpreter.from_bytes(bytes(model), arena_size=arena_size)
-    return runtime.Interpreter.from_file(str(model), arena_size=arena_size)
-
-
-def tflm_run(model: bytes | Path, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    """TFLite Micro over a batch ([N, ...] per input); returns [N, ...] per output."""
-    interp = tflm_interpreter(model)
-    results: list[list[np.ndarray]] = []
-    for n in range(inputs[0].shape[0]):
-        for i, x in enumerate(inputs):
-            interp.set_input(x[n], i)
-        interp.invoke()
-        k = 0
-        outs = []
-        while True:
-            try:
-                outs.append(np.array(interp.get_output(k)))
-            except Exception:
-                break
-            k += 1
-        results.append(outs)
-    return [np.stack([r[i] for r in results]) for i in range(len(results[0]))]
-
-
-def tflm_arena_bytes(model: bytes | Path) -> int:
-    """TFLite Micro's arena total, parsed from print_allocations() on the C-level stderr."""
-    interp = tflm_interpreter(model)
-    with _capture_fd2() as tmp:
-        interp.print_allocations()
-        tmp.seek(0)
-        text = tmp.read().decode(errors="replace")
-    match = re.search(r"Arena allocation total (\d+) bytes", text)
-    if not match:
-        raise RuntimeError("print_allocations() printed no arena total")
-    return int(match.group(1))

@@ -56,7 +56,8 @@ def plan_arena(requests: list[BufferRequest], alignment: int = 16) -> ArenaPlan:
     placed: list[tuple[int, BufferRequest]] = []
     offsets: dict[str, int] = {}
     for req in sorted(requests, key=lambda r: (-r.size, r.first, r.name)):
-        conflicts = sorted((off, other) for off, other in placed if _live_together(req, other))
+        conflicts = sorted(((off, other) for off, other in placed if _live_together(req, other)),
+                           key=lambda pair: pair[0])
         offset = 0
         for off, other in conflicts:
             if offset + req.size <= off:

@@ -1,0 +1,53 @@
+"""The arena planner: property tests (no overlap, within the arena, at least the lower bound)."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinyml.plan.arena import BufferRequest, check_plan, lower_bound, plan_arena
+
+
+@st.composite
+def requests(draw):
+    n = draw(st.integers(0, 25))
+    out = []
+    for i in range(n):
+        first = draw(st.integers(0, 30))
+        out.append(BufferRequest(f"t{i}", draw(st.integers(0, 5000)), first,
+                                 first + draw(st.integers(0, 8))))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(requests(), st.sampled_from([1, 4, 16]))
+def test_plans_never_overlap_and_respect_the_lower_bound(reqs, alignment):
+    plan = plan_arena(reqs, alignment)
+    check_plan(plan, reqs)
+    assert plan.size >= plan.lower_bound == lower_bound(reqs)
+
+
+def test_equal_lifetimes_do_not_share_bytes():
+    reqs = [BufferRequest("a", 100, 0, 1), BufferRequest("b", 100, 0, 1)]
+    plan = plan_arena(reqs, 16)
+    assert {plan.offsets["a"], plan.offsets["b"]} == {0, 112}
+
+
+def test_disjoint_lifetimes_reuse_memory():
+    reqs = [BufferRequest("a", 100, 0, 1), BufferRequest("b", 80, 2, 3), BufferRequest("c", 50, 1, 2)]
+    plan = plan_arena(reqs, 16)
+    check_plan(plan, reqs)
+    assert plan.offsets["b"] == plan.offsets["a"] == 0      # b reuses a's bytes
+    assert plan.offsets["c"] == 112 and plan.size == 176   # c after a, aligned
+
+
+def test_checker_catches_an_overlap():
+    from tinyml.plan.arena import ArenaPlan
+    reqs = [BufferRequest("a", 32, 0, 2), BufferRequest("b", 32, 1, 3)]
+    with pytest.raises(AssertionError, match="overlaps"):
+        check_plan(ArenaPlan({"a": 0, "b": 16}, 64, 64, 16), reqs)
+
+
+def test_dump_lists_every_buffer():
+    reqs = [BufferRequest("a", 32, 0, 2), BufferRequest("b", 32, 1, 3)]
+    text = plan_arena(reqs, 16).dump(reqs)
+    assert "a" in text and "b" in text and "lower bound 64" in text

@@ -150,8 +150,11 @@ def lower_model(graph: Graph, name: str) -> ModelCode:
         locations[tname] = Location("input", CTYPES[graph.tensor(tname).dtype], index=i)
     for i, tname in enumerate(graph.outputs):
         locations[tname] = Location("output", CTYPES[graph.tensor(tname).dtype], index=i)
+    # only constants some kernel reads: a lowering may replace a weight by derived constants
+    referenced = {views.get(a.ref, a.ref) for call in calls.values() for a in call.args
+                  if a.kind == "tensor"}
     for tname, t in graph.tensors.items():
-        if t.is_const and any(tname in n.inputs for n in graph.nodes):
+        if t.is_const and tname in referenced:
             symbol = f"w{len(consts)}_{c_identifier(tname)}"
             locations[tname] = Location("const", CTYPES[t.dtype], symbol=symbol)
             consts.append(ConstData(symbol, CTYPES[t.dtype], t.data.reshape(-1), tname))

@@ -1,0 +1,90 @@
+"""DepthwiseConv2D: one filter per input channel and multiplier (TFLite DEPTHWISE_CONV_2D).
+
+Inputs: x [N, H, W, Cin], weights [1, kh, kw, Cin * multiplier] (TFLite layout; output
+channel c * multiplier + m reads input channel c), bias [Cin * multiplier] (optional).
+int8 follows TFLM's DepthwiseConvPerChannel: window points outside the image are skipped,
+accumulation in int32, bias, per-channel requantization. Geometry as Conv2D's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import (NO_CLAMP, Arg, Op, clamp_float, float_bounds, io_dtype, register, tensor_args,
+                   unsupported_dtype)
+from .conv2d import (bias_arg, bias_values, conv_output_hw, geometry_params, int8_consts,
+                     int8_fields, kernel_call, prepare_int8, requantize, windows)
+
+
+@dataclass(frozen=True)
+class DepthwiseConv2DAttrs:
+    strides: tuple[int, int] = (1, 1)
+    dilations: tuple[int, int] = (1, 1)
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)   # top, left, bottom, right
+    depth_multiplier: int = 1
+    act: tuple[float, float] = NO_CLAMP
+
+
+@register
+class DepthwiseConv2D(Op):
+    name = "DepthwiseConv2D"
+    weight_axes = {1: 3}
+    bias_input = 2
+
+    def output_shapes(self, node, graph):
+        x, w = (graph.tensor(n) for n in node.inputs[:2])
+        a = node.attrs
+        oh, ow = conv_output_hw(x.shape[1:3], w.shape[1:3], a.strides, a.dilations, a.pads)
+        return [(x.shape[0], oh, ow, w.shape[3])]
+
+    def macs(self, node, graph):
+        w = graph.tensor(node.inputs[1])
+        return graph.tensor(node.outputs[0]).size * w.shape[1] * w.shape[2]
+
+    def evaluate(self, node, graph, inputs):
+        w = graph.tensor(node.inputs[1]).data
+        y = graph.tensor(node.outputs[0])
+        a = node.attrs
+        channels = w.shape[3]
+        dtype = io_dtype(node, graph)
+        if dtype == "float32":
+            acc = self._correlate(inputs[0].astype(np.float64), w.astype(np.float64), y.shape, a)
+            acc = acc + bias_values(node, graph, channels, np.float32)
+            return [clamp_float(acc.astype(np.float32), a.act)]
+        if dtype == "int8":
+            p = prepare_int8(node, graph, channels)
+            # offset before padding: padded points then add exactly 0, as TFLM skips them
+            x = inputs[0].astype(np.int64) + p.input_offset
+            acc = self._correlate(x, w.astype(np.int64), y.shape, a)
+            acc = acc + bias_values(node, graph, channels, np.int32)
+            return [requantize(acc, p)]
+        raise unsupported_dtype(node, graph, dtype)
+
+    @staticmethod
+    def _correlate(x, w, out_shape, a: DepthwiseConv2DAttrs) -> np.ndarray:
+        _, kh, kw, channels = w.shape
+        patches = windows(x, (kh, kw), out_shape[1:3], a.strides, a.dilations, a.pads)
+        wm = w.reshape(kh, kw, channels // a.depth_multiplier, a.depth_multiplier)
+        return np.einsum("nyxhwc,hwcm->nyxcm", patches, wm).reshape(out_shape)
+
+    def lower(self, node, graph):
+        w = graph.tensor(node.inputs[1])
+        dtype = io_dtype(node, graph)
+        geometry = (*geometry_params(node, graph, w.shape[1:3]),
+                    ("depth_multiplier", node.attrs.depth_multiplier))
+        args = (Arg("params"), *tensor_args(node.inputs[0], node.inputs[1]), *bias_arg(node))
+        out = tensor_args(node.outputs[0])
+        if dtype == "float32":
+            lo, hi = float_bounds(node.attrs.act)
+            return kernel_call("tm_depthwise_conv2d_generic_f32", (*args, *out),
+                               "tm_depthwise_conv2d_f32_params",
+                               (*geometry, ("act_min", lo), ("act_max", hi)))
+        if dtype == "int8":
+            p = prepare_int8(node, graph, w.shape[3])
+            return kernel_call("tm_depthwise_conv2d_generic_s8",
+                               (*args, Arg("const", "multiplier"), Arg("const", "shift"), *out),
+                               "tm_depthwise_conv2d_s8_params", (*geometry, *int8_fields(p)),
+                               int8_consts(p))
+        raise unsupported_dtype(node, graph, dtype)

@@ -1,9 +1,10 @@
 #include "tm_nn.h"
 
 /* Every pixel is one row of a GEMM with the [out_c, in_c] weights. The input offset enters
- * through offset_terms once per output, so the inner loop is a plain int8 dot product. */
+ * with the bias through offset_terms once per output, so the inner loop is a plain int8 dot
+ * product. */
 int tm_conv2d_1x1_s8(const tm_conv2d_s8_params *p, const int8_t *input, const int8_t *weights,
-                     const int32_t *bias, const int32_t *offset_terms,
+                     const int32_t *offset_terms,
                      const int32_t *multiplier, const int32_t *shift, int8_t *output)
 {
     const int32_t pixels = p->batches * p->in_h * p->in_w;
@@ -15,9 +16,6 @@ int tm_conv2d_1x1_s8(const tm_conv2d_s8_params *p, const int8_t *input, const in
             int32_t acc = offset_terms[oc];
             for (int32_t c = 0; c < p->in_c; ++c) {
                 acc += x[c] * w[c];
-            }
-            if (bias) {
-                acc += bias[oc];
             }
             acc = tm_requantize(acc, multiplier[oc], shift[oc]) + p->output_offset;
             y[oc] = tm_clamp_s8(acc, p->act_min, p->act_max);

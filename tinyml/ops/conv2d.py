@@ -149,13 +149,14 @@ def is_pointwise(node: Node, graph: Graph) -> bool:
 
 
 def input_offset_terms(node: Node, graph: Graph, p: Int8Params) -> np.ndarray | None:
-    """input_offset * sum(weights) per output channel, None if it leaves int32.
+    """bias + input_offset * sum(weights) per output channel, None if it leaves int32.
 
-    Without padding every window point is inside the image, so sum((x + offset) * w) =
-    sum(x * w) + offset * sum(w) exactly: the offset costs one add per output, not per MAC.
+    Without padding every window point is inside the image, so sum((x + offset) * w) + bias =
+    sum(x * w) + (bias + offset * sum(w)) exactly: one constant add per output, not per MAC.
     """
     w = graph.tensor(node.inputs[1])
     terms = p.input_offset * w.data.astype(np.int64).reshape(w.shape[0], -1).sum(axis=1)
+    terms = terms + bias_values(node, graph, w.shape[0], np.int32)
     info = np.iinfo(np.int32)
     if terms.min() < info.min or terms.max() > info.max:
         return None
@@ -224,8 +225,7 @@ class Conv2D(Op):
         requant = (Arg("const", "multiplier"), Arg("const", "shift"))
         if is_pointwise(node, graph) and (terms := input_offset_terms(node, graph, p)) is not None:
             return kernel_call("tm_conv2d_1x1_s8",
-                               (Arg("params"), *x_w, *bias_arg(node), Arg("const", "offset_terms"),
-                                *requant, *out),
+                               (Arg("params"), *x_w, Arg("const", "offset_terms"), *requant, *out),
                                "tm_conv2d_s8_params", params,
                                (ConstArray("offset_terms", "int32_t", terms), *int8_consts(p)))
         return kernel_call("tm_conv2d_generic_s8",

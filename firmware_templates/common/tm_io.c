@@ -13,6 +13,18 @@ static uint8_t arena[TMG_ARENA_SIZE + 1u] __attribute__((aligned(TMG_ARENA_ALIGN
 #define DWT_LAR (*(volatile uint32_t *)0xE0001FB0u)
 #endif
 
+/* Lowest RAM address the stack painter may use: above preloaded batch samples. */
+uintptr_t tm_stack_floor(void)
+{
+    extern uint32_t __noinit_end[];
+    uintptr_t floor = (uintptr_t)__noinit_end;
+    if (tm_batch.magic == TM_BATCH_MAGIC && tm_batch.count > 1u) {
+        uintptr_t end = (uintptr_t)tm_batch.inputs + (uintptr_t)tm_batch.count * TMG_INPUT_TOTAL;
+        floor = end > floor ? (end + 7u) & ~(uintptr_t)7u : floor;
+    }
+    return floor;
+}
+
 void tm_counter_init(void)
 {
 #if defined(TM_HAVE_DWT)

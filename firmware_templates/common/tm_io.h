@@ -10,11 +10,15 @@
 #define TM_COUNTER_NONE 0u          /* the host measures (QEMU plugin) */
 #define TM_COUNTER_CYCLES 1u        /* DWT CYCCNT */
 
-/* Batch control block + inputs, preloaded by the host into RAM that reset leaves alone. */
+/* Batch control block + inputs, preloaded by the host into RAM that reset leaves alone.
+   Sample 0 sits in `inputs`; samples 1..count-1 follow it, in free RAM above static data
+   (each is copied into place before its inference). */
 #define TM_BATCH_MAGIC 0x31424D54u  /* "TMB1" */
 typedef struct {
     uint32_t magic;
-    uint32_t reserved[3];
+    uint32_t count;          /* samples */
+    uint32_t sample_bytes;   /* = TMG_INPUT_TOTAL: checks host and firmware agree */
+    uint32_t reserved;
     uint8_t inputs[TMG_INPUT_TOTAL + 1u];
 } tm_batch_t;
 

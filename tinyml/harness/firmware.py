@@ -11,7 +11,7 @@ import hashlib
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -22,7 +22,8 @@ from tinyml.resources import data_dir
 from tinyml.targets.boards import Board, get_board
 
 CC = "arm-none-eabi-gcc"
-_UART_DRIVERS = {"cmsdk-apb": "cmsdk_apb.c"}
+_UART_DRIVERS = {"cmsdk-apb": "cmsdk_apb.c", "stm32-usart": "stm32_usart.c",
+                 "stm32-lpuart": "stm32_usart.c", "nrf52-uarte": "nrf52_uarte.c"}
 _COMMON = ("startup.c", "exit.c", "stack.c", "tm_frame.c", "tm_io.c", "batch.c", "serve.c",
            "main.c", "tm_marks.S")
 BAUD = 115200
@@ -97,7 +98,7 @@ def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | P
         raise HarnessError(f"{board.name}: no UART driver for {board.uart.kind} yet")
     if shutil.which(CC) is None:
         raise HarnessError(f"{CC} not found: install gcc-arm-none-eabi and libnewlib-arm-none-eabi")
-    out = Path(build_dir) if build_dir else model.folder / "firmware" / board.name
+    out = Path(build_dir) if build_dir else model.folder / ".build" / f"firmware-{board.name}"
     out.mkdir(parents=True, exist_ok=True)
     templates = data_dir("firmware_templates")
     sources = [templates / "common" / s for s in _COMMON]
@@ -109,19 +110,23 @@ def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | P
     out_offsets, out_total = _layout(model.outputs)
     env = _env()
     tensors_max_rank = max([len(t.shape) for t in model.inputs + model.outputs] + [1])
-    (out / "tm_model_glue.h").write_text(env.get_template("model_glue.h.j2").render(
-        model=dict(name=model.name, header=model.header, prefix=model.prefix, macro=model.macro,
-                   num_layers=model.num_layers,
-                   inputs=_tensor_records(model.inputs, in_offsets),
-                   outputs=_tensor_records(model.outputs, out_offsets)),
-        build_id=build_id, input_total=in_total, output_total=out_total, max_rank=tensors_max_rank))
+    glue = dict(model=dict(name=model.name, header=model.header, prefix=model.prefix, macro=model.macro,
+                           num_layers=model.num_layers,
+                           inputs=_tensor_records(model.inputs, in_offsets),
+                           outputs=_tensor_records(model.outputs, out_offsets)),
+                build_id=build_id, input_total=in_total, output_total=out_total,
+                max_rank=tensors_max_rank)
+    for name in ("tm_model_glue.h", "tm_model_glue.c"):
+        (out / name).write_text(env.get_template(f"{name.removeprefix('tm_')}.j2").render(**glue))
+    sources.append(out / "tm_model_glue.c")
     stack = stack_size or min(64 * 1024, board.ram.size // 4)
     (out / "linker.ld").write_text(env.get_template("linker.ld.j2").render(board=board, stack_size=stack))
 
     mark_count = 2 + 2 * max(model.num_layers, 1)
     core = board.core
     defines = [f"-DTM_UART_BASE=0x{board.uart.base:08X}u", f"-DTM_UART_RX_IRQ={board.uart.rx_irq}u",
-               f"-DTM_CLOCK_HZ={board.clock_hz}u", f"-DTM_BAUD={BAUD}u", f"-DTM_MARK_COUNT={mark_count}"]
+               f"-DTM_CLOCK_HZ={board.clock_hz}u", f"-DTM_BAUD={BAUD}u", f"-DTM_MARK_COUNT={mark_count}",
+               "-DTM_BOARD_" + re.sub(r"\W", "_", board.name.upper())]
     if board.emulated:
         defines.append("-DTM_SEMIHOSTING")
     elif core.name != "cortex-m0plus":
@@ -134,7 +139,16 @@ def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | P
            *map(str, sources),
            "-nostartfiles", "--specs=nano.specs", f"-T{out / 'linker.ld'}",
            "-Wl,--gc-sections", f"-Wl,-Map={out / 'firmware.map'}", "-o", str(elf), "-lm"]
-    _run(cmd, out, f"building firmware for {model.name} on {board.name}")
+    # Rebuild only when a source, the glue, the linker script or a flag changed.
+    digest = hashlib.sha256("\0".join(cmd).encode())
+    for f in [*sources, *templates.glob("common/*.h"), out / "tm_model_glue.h", out / "linker.ld",
+              *model.folder.glob("*.h")]:
+        digest.update(f.read_bytes())
+    stamp = out / "firmware.stamp"
+    if not (elf.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest()):
+        stamp.unlink(missing_ok=True)
+        _run(cmd, out, f"building firmware for {model.name} on {board.name}")
+        stamp.write_text(digest.hexdigest())
     text, data, bss = _sizes(elf, out)
     return Firmware(elf, board, model, text, data, bss, _symbols(elf, out), mark_count,
                     tuple(in_offsets), in_total)

@@ -86,6 +86,7 @@ class Device:
         self._pending: list[fr.Frame] = []
         self._seq = 0
         self._info: DeviceInfo | None = None
+        self._answered = False   # a boot greeting after an answer means a reset
         self.retried = 0   # how many tries were repeated, for tests and diagnostics
 
     # -- plumbing -------------------------------------------------------------------
@@ -129,7 +130,9 @@ class Device:
                     problem = "reply with a bad CRC"
                     break                       # ask again
                 if frame.cmd == fr.CMD_HELLO:
-                    raise HarnessError(f"{self.url}: the device reset while {name} was pending")
+                    if self._answered:   # it booted again after talking to us: it reset
+                        raise HarnessError(f"{self.url}: the device reset while {name} was pending")
+                    continue             # the boot greeting of a fresh device
                 if frame.cmd == fr.CMD_NAK:
                     reason = fr.NAK_REASONS.get(frame.payload[0] if frame.payload else 0, "?")
                     if reason in ("bad CRC", "bad length"):   # the line garbled our request
@@ -139,6 +142,7 @@ class Device:
                         raise HarnessError(f"{self.url}: device refused {name}: {reason}")
                     continue
                 if frame.cmd == cmd | fr.REPLY and frame.seq == self._seq:
+                    self._answered = True
                     return frame.payload
                 # anything else is a stale answer to an earlier try: skip it
             else:
@@ -176,6 +180,7 @@ class Device:
     def reset(self) -> None:
         self.request(fr.CMD_RESET)
         self._info = None
+        self._answered = False
 
     def run(self, inputs: list[np.ndarray]) -> tuple[list[np.ndarray], InvokeResult]:
         """Upload inputs, invoke, download outputs (typed and shaped from INFO)."""

@@ -1,0 +1,44 @@
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from tiny_model import write_tiny_model  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "models"
+QEMU_BOARDS = ["mps2-an386", "mps2-an500", "mps2-an505", "mps2-an385"]
+
+
+def _missing_tools():
+    return [t for t in ("arm-none-eabi-gcc", "qemu-system-arm", "gcc") if shutil.which(t) is None]
+
+
+def pytest_collection_modifyitems(config, items):
+    missing = _missing_tools()
+    if missing:
+        skip = pytest.mark.skip(reason=f"emulator tests need {', '.join(missing)} (set-up installs them)")
+        for item in items:
+            if "emulator" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory):
+    return write_tiny_model(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="session")
+def hello_dir(tmp_path_factory):
+    """hello_world_int8 compiled by `tinyml compile` (the real compiler)."""
+    model = SHARED / "tflm" / "hello_world_int8.tflite"
+    if not model.exists():
+        pytest.skip(f"{model} not present")
+    out = tmp_path_factory.mktemp("hw") / "hello_world_int8_tinyml"
+    done = subprocess.run([sys.executable, "-m", "tinyml.cli", "compile", str(model),
+                           "--target", "cortex-m4", "-o", str(out)], capture_output=True, text=True)
+    if done.returncode:
+        pytest.skip(f"tinyml compile failed: {done.stderr.strip()[-200:]}")
+    return out

@@ -1,0 +1,293 @@
+"""Run the eval firmware in QEMU: one batch inference (`tinyml run`) or a serial session
+(`tinyml eval`), with exact instruction counts from tinyml's plugin.
+
+Batch: inputs are preloaded into RAM (-device loader, raw), outputs come back as frames
+on the UART (written to a file), the exit status via semihosting.
+Serial: the UART is a TCP server (`nodelay=on`, else small replies stall ~40 ms).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.harness import framing as fr
+from tinyml.harness import icount
+from tinyml.harness.errors import HarnessError
+from tinyml.harness.firmware import Firmware, build_firmware
+from tinyml.harness.protocol import Device, InvokeResult, parse_invoke, to_bytes
+from tinyml.targets.boards import Board, get_board
+
+QEMU = "qemu-system-arm"
+EXIT_FAULT = 0xFE
+BATCH_MAGIC = 0x31424D54
+
+
+@dataclass
+class RunStats:
+    board: str
+    status: int
+    instructions: int
+    layer_instructions: list[int]
+    text: int
+    data: int
+    bss: int
+    peak_stack: int
+    arena_bytes: int
+    macs: int | None = None
+    wall_seconds: float = 0.0
+    layers: list[dict] = field(default_factory=list)   # report.json's, when present
+    sample_instructions: list[int] = field(default_factory=list)
+
+    @property
+    def macs_per_instruction(self) -> float | None:
+        return self.macs / self.instructions if self.macs and self.instructions else None
+
+    def to_dict(self) -> dict:
+        """The `--stats stats.json` document."""
+        per_layer = [dict(index=i, instructions=n, **({k: self.layers[i].get(k) for k in ("op", "macs", "kernel")}
+                                                      if i < len(self.layers) else {}))
+                     for i, n in enumerate(self.layer_instructions)]
+        return {
+            "board": self.board,
+            "status": self.status,
+            "instructions": {"total": self.instructions, "per_layer": per_layer,
+                             "per_sample": self.sample_instructions,
+                             "counter": "exact guest instructions (QEMU plugin)"},
+            "macs": self.macs,
+            "macs_per_instruction": self.macs_per_instruction,
+            "firmware": {"text": self.text, "data": self.data, "bss": self.bss,
+                         "flash_bytes": self.text + self.data},
+            "peak_stack_bytes": self.peak_stack,
+            "arena_bytes": self.arena_bytes,
+            "sram_bytes": self.data + self.bss + self.peak_stack,
+            "wall_seconds": self.wall_seconds,
+        }
+
+    def __getitem__(self, key: str):
+        return self.to_dict()[key]
+
+
+def qemu_base_command(board: Board, elf: Path) -> list[str]:
+    if not board.emulated:
+        raise HarnessError(f"{board.name} is a real board; QEMU runs {', '.join(_qemu_boards())}")
+    if shutil.which(QEMU) is None:
+        raise HarnessError(f"{QEMU} not found: install the Debian package qemu-system-arm")
+    return [QEMU, "-machine", board.qemu_machine, "-display", "none", "-monitor", "none",
+            "-parallel", "none", "-semihosting-config", "enable=on,target=native",
+            "-kernel", str(elf)]
+
+
+def _qemu_boards() -> list[str]:
+    from tinyml.targets.boards import BOARDS
+    return [b.name for b in BOARDS.values() if b.emulated]
+
+
+def _report_macs(fw: Firmware) -> tuple[int | None, list[dict]]:
+    report = fw.model.folder / "report.json"
+    if not report.exists():
+        return None, []
+    data = json.loads(report.read_text())
+    return data.get("macs"), list(data.get("layers") or [])
+
+
+def _as_batch(inputs: list[np.ndarray], model) -> tuple[list[np.ndarray], bool]:
+    """Each input as [N, *shape]; tells whether the caller passed a batch dimension."""
+    if len(inputs) != len(model.inputs):
+        raise HarnessError(f"{model.name} takes {len(model.inputs)} inputs, got {len(inputs)}")
+    arrays = [np.asarray(x) for x in inputs]
+    t0 = model.inputs[0]
+    batched = arrays[0].size != int(np.prod(t0.shape, dtype=np.int64)) or (
+        arrays[0].ndim == len(t0.shape) + 1 and arrays[0].shape[1:] == t0.shape)
+    if not batched:
+        return [a.reshape(1, -1) for a in arrays], False
+    n = arrays[0].shape[0]
+    if any(a.shape[0] != n for a in arrays):
+        raise HarnessError("inputs have different batch sizes")
+    return [a.reshape(n, -1) for a in arrays], True
+
+
+def run_firmware(fw: Firmware, inputs: list[np.ndarray], *, timeout: float = 120.0,
+                 workdir: Path | None = None) -> tuple[list[np.ndarray], RunStats]:
+    """Inference on one sample (inputs shaped as the model's) or a batch ([N, *shape]).
+
+    All samples run in one QEMU process. Outputs come back in the inputs' convention;
+    stats describe sample 0, with every sample's total in `sample_instructions`.
+    `workdir` keeps the run's files (inputs.bin, uart.bin, marks.log) for inspection.
+    """
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="tinyml-run-") as tmp:
+            return run_firmware(fw, inputs, timeout=timeout, workdir=Path(tmp))
+    model = fw.model
+    batch, batched = _as_batch(inputs, model)
+    count = batch[0].shape[0]
+    tmp = Path(workdir)
+    tmp.mkdir(parents=True, exist_ok=True)
+    blob = bytearray(struct.pack("<4I", BATCH_MAGIC, count, fw.input_total, 0)
+                     + bytes(fw.input_total * count))
+    for n in range(count):
+        for i, (x, t, off) in enumerate(zip(batch, model.inputs, fw.input_offsets)):
+            data = to_bytes(x[n], t, f"input {i}")
+            pos = 16 + n * fw.input_total + off
+            blob[pos : pos + len(data)] = data
+    room = fw.symbols["__stack_limit"] - fw.symbols["tm_batch"]
+    if len(blob) > room:
+        raise HarnessError(f"{count} samples ({len(blob)} bytes) do not fit in {fw.board.name}'s free RAM "
+                           f"({room} bytes); run fewer at a time")
+    (tmp / "inputs.bin").write_bytes(blob)
+    uart, log = tmp / "uart.bin", tmp / "marks.log"
+    cmd = qemu_base_command(fw.board, fw.elf) + [
+        "-serial", f"file:{uart}",
+        "-device", f"loader,file={tmp / 'inputs.bin'},addr=0x{fw.symbols['tm_batch']:x},force-raw=on",
+        *icount.plugin_args(icount.plugin_path(), fw.symbols["tm_marks"], fw.mark_count, log)]
+    start = time.monotonic()
+    try:
+        done = subprocess.run(cmd, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f"{model.name} on {fw.board.name}: no exit within {timeout:g} s") from None
+    wall = time.monotonic() - start
+    if done.returncode == EXIT_FAULT:
+        raise HarnessError(f"{model.name} on {fw.board.name}: the firmware faulted (HardFault or stray interrupt)")
+    frames = fr.decode_all(uart.read_bytes() if uart.exists() else b"")
+    results = {}
+    for f in frames:
+        if f.cmd == fr.CMD_STATS and f.crc_ok:
+            (sample,) = struct.unpack_from("<I", f.payload)
+            results[sample] = parse_invoke(f.payload[4:])
+    if len(results) != count:
+        err = done.stderr.decode(errors="replace").strip()[-300:]
+        raise HarnessError(f"{model.name} on {fw.board.name}: firmware exited {done.returncode} after "
+                           f"{len(results)} of {count} samples{': ' + err if err else ''}")
+    outputs = _collect_outputs(fw, frames, count)
+    counts = icount.split_invokes(icount.parse_marks(icount.read_log(log)), model.num_layers)
+    if len(counts) != count:
+        raise HarnessError(f"{model.name}: {count} inferences ran, the plugin profiled {len(counts)}")
+    statuses = [results[n].status for n in range(count)]
+    status = next((s for s in statuses if s), 0)
+    if done.returncode != (status & 0xFF):
+        raise HarnessError(f"QEMU exited {done.returncode}, the firmware reported status {status}")
+    macs, layers = _report_macs(fw)
+    stats = RunStats(fw.board.name, status, counts[0].total, list(counts[0].layers),
+                     fw.text, fw.data, fw.bss, max(r.peak_stack for r in results.values()),
+                     model.arena_size, macs, wall, layers,
+                     sample_instructions=[c.total for c in counts])
+    if not batched:
+        outputs = [o[0] for o in outputs]
+    return outputs, stats
+
+
+def _collect_outputs(fw: Firmware, frames: list[fr.Frame], count: int) -> list[np.ndarray]:
+    outs = fw.model.outputs
+    bufs = [[bytearray(t.nbytes) for t in outs] for _ in range(count)]
+    seen = [[0] * len(outs) for _ in range(count)]
+    for f in frames:
+        if f.cmd != fr.CMD_RESULT:
+            continue
+        if not f.crc_ok:
+            raise HarnessError("a result frame from the firmware failed its CRC")
+        sample, index, offset = struct.unpack_from("<IBI", f.payload)
+        chunk = f.payload[9:]
+        bufs[sample][index][offset : offset + len(chunk)] = chunk
+        seen[sample][index] += len(chunk)
+    for n in range(count):
+        for i, t in enumerate(outs):
+            if seen[n][i] != t.nbytes:
+                raise HarnessError(f"sample {n} output {i}: received {seen[n][i]} of {t.nbytes} bytes")
+    return [np.stack([np.frombuffer(bytes(bufs[n][i]), dtype=t.dtype).reshape(t.shape)
+                      for n in range(count)]) for i, t in enumerate(outs)]
+
+
+def run_on_board(model_dir: str | Path, board: str, inputs: list[np.ndarray], *,
+                 build_dir: str | Path | None = None, timeout: float = 120.0
+                 ) -> tuple[list[np.ndarray], RunStats]:
+    """Build the firmware for `model_dir` (cached), run in QEMU, return outputs + stats."""
+    board_info = get_board(board)
+    if not board_info.emulated:
+        raise HarnessError(f"{board} is a real board; QEMU runs {', '.join(_qemu_boards())} "
+                           "(real boards: `tinyml eval --port`)")
+    fw = build_firmware(model_dir, board, build_dir)
+    return run_firmware(fw, inputs, timeout=timeout)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class QemuSession:
+    """QEMU serving the protocol on a local TCP port; `device` is the protocol client.
+
+    Invoke results carry the plugin's exact instruction count (counter "instructions"),
+    since QEMU has no cycle counter for the firmware to read.
+    """
+
+    def __init__(self, fw: Firmware, *, timeout: float = 5.0, retries: int = 3,
+                 connect_timeout: float = 10.0):
+        self.fw = fw
+        self._tmp = Path(tempfile.mkdtemp(prefix="tinyml-qemu-"))
+        self._log = self._tmp / "marks.log"
+        self.port = _free_port()
+        cmd = qemu_base_command(fw.board, fw.elf) + [
+            "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait=on,nodelay=on",
+            *icount.plugin_args(icount.plugin_path(), fw.symbols["tm_marks"], fw.mark_count, self._log)]
+        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # QEMU starts the guest when the first client connects (wait=on): the client we keep
+        # must be that first one, so no probing connection.
+        deadline = time.monotonic() + connect_timeout
+        while True:
+            try:
+                self.device = _CountingDevice(self, f"socket://127.0.0.1:{self.port}",
+                                              timeout=timeout, retries=retries)
+                break
+            except HarnessError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    err = self.process.stderr.read().decode(errors="replace")[-300:] \
+                        if self.process.poll() is not None else ""
+                    self.close()
+                    raise HarnessError(f"QEMU did not open its serial port {self.port} {err}".strip()) from None
+                time.sleep(0.02)
+
+    def invoke_counts(self) -> list[icount.InvokeCounts]:
+        return icount.split_invokes(icount.parse_marks(icount.read_log(self._log)),
+                                    self.fw.model.num_layers)
+
+    def close(self) -> None:
+        if getattr(self, "device", None):
+            self.device.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> "QemuSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _CountingDevice(Device):
+    def __init__(self, session: QemuSession, url: str, **kw):
+        super().__init__(url, **kw)
+        self._session = session
+
+    def invoke(self) -> InvokeResult:
+        r = super().invoke()
+        counts = self._session.invoke_counts()
+        if not counts:
+            raise HarnessError("the QEMU plugin logged no inference")
+        return InvokeResult(r.status, "instructions", counts[-1].total, r.peak_stack)

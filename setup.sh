@@ -16,6 +16,7 @@ done
 
 missing=()
 command -v cc >/dev/null || missing+=(gcc libc6-dev)
+command -v make >/dev/null || missing+=(make)
 command -v arm-none-eabi-gcc >/dev/null || missing+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
 command -v qemu-system-arm >/dev/null || missing+=(qemu-system-arm)
 python3 -c "import ensurepip, venv" 2>/dev/null || missing+=(python3-venv)

@@ -52,7 +52,8 @@ def graph_dtype(graph: Graph) -> str:
 
 
 def compile_model(model_path: str | Path, *, name: str | None = None, target: str = "host",
-                  dtype: str | None = None, calib=None, input_shapes=None,
+                  dtype: str | None = None, calib=None, calib_method: str = "minmax",
+                  calib_percentile: float = 99.99, input_shapes=None,
                   progress: bool = False) -> Compiled:
     get_core(target)
     name = name or default_name(model_path)
@@ -66,7 +67,8 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
     native = graph_dtype(graph)
     if dtype == "int8" and native == "float32":
         from .quant import quantize_graph
-        graph = quantize_graph(graph, calib, progress=progress)
+        graph = quantize_graph(graph, calib, progress=progress, method=calib_method,
+                               percentile=calib_percentile)
         check_graph(graph)
     elif dtype == "float32" and native == "int8":
         raise UnsupportedError("the model is already quantized to int8; compile it with --dtype int8",

@@ -21,7 +21,10 @@ def tflite_round(x: float) -> int:
 
 
 def round_half_away(x: np.ndarray) -> np.ndarray:
-    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+    """std::round, exactly: floor(|x| + 0.5) would round float32 0.49999997 up to 1."""
+    x = np.asarray(x)
+    whole = np.trunc(x)
+    return whole + np.where(np.abs(x - whole) >= 0.5, np.sign(x), 0)
 
 
 def quantize_multiplier(real: float) -> tuple[int, int]:
@@ -75,11 +78,12 @@ def multiply_by_quantized_multiplier(x, multiplier, shift) -> np.ndarray:
     shift = np.asarray(shift, dtype=np.int64)
     left = np.maximum(shift, 0)
     right = np.maximum(-shift, 0)
-    shifted = _wrap_int32(x * (np.int64(1) << left))
+    shifted = wrap_int32(x * (np.int64(1) << left))
     return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier), right)
 
 
-def _wrap_int32(x: np.ndarray) -> np.ndarray:
+def wrap_int32(x: np.ndarray) -> np.ndarray:
+    """Two's-complement wrap to int32, as C's int32 arithmetic on the target."""
     return ((x + (1 << 31)) % (1 << 32)) - (1 << 31)
 
 

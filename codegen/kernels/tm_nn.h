@@ -78,6 +78,290 @@ int tm_fully_connected_generic_s8(const tm_fully_connected_s8_params *p, const i
 int tm_fully_connected_generic_f32(const tm_fully_connected_f32_params *p, const float *input,
                                    const float *weights, const float *bias, float *output);
 
+/* ---- conv2d and depthwise conv2d ---- */
+/* First kernel tap f with origin + f * dilation >= 0 (window points before the image are
+ * skipped, as in TFLM's reference kernels). */
+static inline int32_t tm_window_begin(int32_t origin, int32_t dilation)
+{
+    return origin >= 0 ? 0 : (-origin + dilation - 1) / dilation;
+}
+
+/* One past the last kernel tap f < kernel with origin + f * dilation < size. */
+static inline int32_t tm_window_end(int32_t origin, int32_t dilation, int32_t size,
+                                    int32_t kernel)
+{
+    const int32_t room = size - origin;
+    const int32_t end = room <= 0 ? 0 : (room + dilation - 1) / dilation;
+    return TM_MIN(end, kernel);
+}
+
+/* Weights OHWI [out_c, kernel_h, kernel_w, in_c / groups]; pad_top/pad_left only: the
+ * bottom/right padding is implied by out_h/out_w. */
+typedef struct {
+    int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
+    int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+    int32_t groups;
+    int32_t input_offset, output_offset, act_min, act_max;
+} tm_conv2d_s8_params;
+
+typedef struct {
+    int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
+    int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+    int32_t groups;
+    float act_min, act_max;
+} tm_conv2d_f32_params;
+
+/* Weights [1, kernel_h, kernel_w, out_c]; output channel c * depth_multiplier + m reads
+ * input channel c. */
+typedef struct {
+    int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
+    int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+    int32_t depth_multiplier;
+    int32_t input_offset, output_offset, act_min, act_max;
+} tm_depthwise_conv2d_s8_params;
+
+typedef struct {
+    int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
+    int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+    int32_t depth_multiplier;
+    float act_min, act_max;
+} tm_depthwise_conv2d_f32_params;
+
+int tm_conv2d_generic_s8(const tm_conv2d_s8_params *p, const int8_t *input,
+                         const int8_t *weights, const int32_t *bias, const int32_t *multiplier,
+                         const int32_t *shift, int8_t *output);
+/* 1x1 kernel, stride 1, no padding, one group. offset_terms[o] = input_offset *
+ * sum(weights[o]), computed at compile time. */
+int tm_conv2d_1x1_s8(const tm_conv2d_s8_params *p, const int8_t *input, const int8_t *weights,
+                     const int32_t *offset_terms,
+                     const int32_t *multiplier, const int32_t *shift, int8_t *output);
+int tm_conv2d_generic_f32(const tm_conv2d_f32_params *p, const float *input,
+                          const float *weights, const float *bias, float *output);
+int tm_depthwise_conv2d_generic_s8(const tm_depthwise_conv2d_s8_params *p, const int8_t *input,
+                                   const int8_t *weights, const int32_t *bias,
+                                   const int32_t *multiplier, const int32_t *shift,
+                                   int8_t *output);
+int tm_depthwise_conv2d_generic_f32(const tm_depthwise_conv2d_f32_params *p, const float *input,
+                                    const float *weights, const float *bias, float *output);
+
+/* ---- nonlinear activations: softmax, logistic, tanh, clamp (Relu/Relu6/Clip), leaky relu,
+ *      hard swish. int8 as TFLite Micro's reference kernels (tm_fixedpoint.h). ---- */
+#define TM_SOFTMAX_SCALED_DIFF_INTEGER_BITS 5
+#define TM_SOFTMAX_ACCUMULATION_INTEGER_BITS 12
+
+typedef struct {
+    int32_t outer, depth; /* rows, and the softmax axis (last) */
+    int32_t input_multiplier, input_left_shift, diff_min;
+} tm_softmax_s8_params;
+
+typedef struct {
+    int32_t outer, depth;
+    float beta;
+} tm_softmax_f32_params;
+
+/* input - zero point is rescaled to Q4.27; beyond +-input_range_radius the output saturates */
+typedef struct {
+    int32_t size, input_zero_point, input_range_radius, input_multiplier, input_shift;
+} tm_logistic_s8_params;
+
+typedef struct {
+    int32_t size, input_zero_point, input_range_radius, input_multiplier, input_shift;
+} tm_tanh_s8_params;
+
+typedef struct {
+    int32_t size, input_zero_point, output_zero_point, multiplier, shift, act_min, act_max;
+} tm_clamp_s8_params;
+
+typedef struct {
+    int32_t size;
+    float lo, hi;
+} tm_clamp_f32_params;
+
+typedef struct {
+    int32_t size, input_zero_point, output_zero_point;
+    int32_t multiplier_identity, shift_identity; /* for input >= zero point */
+    int32_t multiplier_alpha, shift_alpha;       /* |alpha|, for input < zero point */
+    int32_t alpha_negative;
+} tm_leaky_relu_s8_params;
+
+typedef struct {
+    int32_t size;
+    float alpha;
+} tm_leaky_relu_f32_params;
+
+typedef struct {
+    int32_t size, input_zero_point, output_zero_point;
+    int16_t reluish_multiplier, output_multiplier; /* Q15 */
+    int32_t reluish_exponent, output_exponent;
+} tm_hard_swish_s8_params;
+
+int tm_softmax_generic_s8(const tm_softmax_s8_params *p, const int8_t *input, int8_t *output);
+int tm_softmax_generic_f32(const tm_softmax_f32_params *p, const float *input, float *output);
+int tm_logistic_generic_s8(const tm_logistic_s8_params *p, const int8_t *input, int8_t *output);
+int tm_logistic_generic_f32(const float *input, float *output, int32_t size);
+int tm_tanh_generic_s8(const tm_tanh_s8_params *p, const int8_t *input, int8_t *output);
+int tm_tanh_generic_f32(const float *input, float *output, int32_t size);
+int tm_clamp_generic_s8(const tm_clamp_s8_params *p, const int8_t *input, int8_t *output);
+int tm_clamp_generic_f32(const tm_clamp_f32_params *p, const float *input, float *output);
+int tm_leaky_relu_generic_s8(const tm_leaky_relu_s8_params *p, const int8_t *input,
+                             int8_t *output);
+int tm_leaky_relu_generic_f32(const tm_leaky_relu_f32_params *p, const float *input,
+                              float *output);
+int tm_hard_swish_generic_s8(const tm_hard_swish_s8_params *p, const int8_t *input,
+                             int8_t *output);
+int tm_hard_swish_generic_f32(const float *input, float *output, int32_t size);
+
+/* ---- elementwise, pooling, mean, pad, concat, transpose, (de)quantize ---- */
+#define TM_MAX_DIMS 6
+
+/* A binary op over 4 nested loops, simplified at compile time (same-shape operands become
+ * one flat loop); strides count elements and are 0 where an operand repeats. */
+typedef struct {
+    int32_t dims[4];
+    int32_t in1_strides[4], in2_strides[4];
+} tm_broadcast4d;
+
+/* TFLM's int8 ADD/SUB: both inputs shifted left by left_shift, scaled to a common scale,
+ * added or subtracted, then scaled to the output. */
+typedef struct {
+    tm_broadcast4d loops;
+    int32_t left_shift;
+    int32_t input1_offset, input1_multiplier, input1_shift;
+    int32_t input2_offset, input2_multiplier, input2_shift;
+    int32_t output_offset, output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} tm_add_s8_params;
+
+typedef struct {
+    tm_broadcast4d loops;
+    int32_t input1_offset, input2_offset;
+    int32_t output_offset, output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} tm_mul_s8_params;
+
+typedef struct {
+    tm_broadcast4d loops;
+    float act_min, act_max;
+} tm_binary_f32_params;
+
+int tm_add_generic_s8(const tm_add_s8_params *p, const int8_t *input1, const int8_t *input2,
+                      int8_t *output);
+int tm_sub_generic_s8(const tm_add_s8_params *p, const int8_t *input1, const int8_t *input2,
+                      int8_t *output);
+int tm_mul_generic_s8(const tm_mul_s8_params *p, const int8_t *input1, const int8_t *input2,
+                      int8_t *output);
+int tm_add_generic_f32(const tm_binary_f32_params *p, const float *input1, const float *input2,
+                       float *output);
+int tm_sub_generic_f32(const tm_binary_f32_params *p, const float *input1, const float *input2,
+                       float *output);
+int tm_mul_generic_f32(const tm_binary_f32_params *p, const float *input1, const float *input2,
+                       float *output);
+
+/* Pooling windows: pad_top/pad_left only; cells outside the image are skipped (not counted
+ * by the average). int8 input and output share their quantization, as TFLM requires. */
+typedef struct {
+    int32_t batches, in_h, in_w, channels, out_h, out_w;
+    int32_t kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left;
+} tm_pool2d_shape;
+
+typedef struct {
+    tm_pool2d_shape shape;
+    int32_t act_min, act_max;
+} tm_pool2d_s8_params;
+
+typedef struct {
+    tm_pool2d_shape shape;
+    float act_min, act_max;
+} tm_pool2d_f32_params;
+
+int tm_avgpool2d_generic_s8(const tm_pool2d_s8_params *p, const int8_t *input, int8_t *output);
+int tm_avgpool2d_generic_f32(const tm_pool2d_f32_params *p, const float *input, float *output);
+int tm_maxpool2d_generic_s8(const tm_pool2d_s8_params *p, const int8_t *input, int8_t *output);
+int tm_maxpool2d_generic_f32(const tm_pool2d_f32_params *p, const float *input, float *output);
+
+/* Mean of [outer, reduce, inner] over the middle axis. int8 as TFLM's MEAN: the input sum
+ * minus reduce * input zero point, requantized by a multiplier that already holds 1/reduce. */
+typedef struct {
+    int32_t outer, reduce, inner;
+    int32_t sum_offset, multiplier, shift, output_offset;
+} tm_mean_s8_params;
+
+typedef struct {
+    int32_t outer, reduce, inner;
+} tm_mean_f32_params;
+
+int tm_mean_generic_s8(const tm_mean_s8_params *p, const int8_t *input, int8_t *output);
+int tm_mean_generic_f32(const tm_mean_f32_params *p, const float *input, float *output);
+
+/* Constant pad over 4 dims, simplified at compile time so the innermost is a row. */
+typedef struct {
+    int32_t in_dims[4], out_dims[4], before[4];
+} tm_pad_shape;
+
+typedef struct {
+    tm_pad_shape shape;
+    int8_t value;
+} tm_pad_s8_params;
+
+typedef struct {
+    tm_pad_shape shape;
+    float value;
+} tm_pad_f32_params;
+
+int tm_pad_generic_s8(const tm_pad_s8_params *p, const int8_t *input, int8_t *output);
+int tm_pad_generic_f32(const tm_pad_f32_params *p, const float *input, float *output);
+
+/* Concatenation: each of the `outer` output rows is, input after input, copy_sizes[i]
+ * elements of input i. */
+typedef struct {
+    int32_t outer, inputs_count;
+} tm_concat_params;
+
+typedef struct {
+    int32_t outer, inputs_count, output_offset;
+} tm_concat_s8_params;
+
+/* Every input shares the output's quantization (or is float): plain copies. */
+int tm_concat_generic_s8(const tm_concat_params *p, const int32_t *copy_sizes,
+                         const int8_t *const *inputs, int8_t *output);
+int tm_concat_generic_f32(const tm_concat_params *p, const int32_t *copy_sizes,
+                          const float *const *inputs, float *output);
+/* int8 inputs with their own quantization: each requantized as QUANTIZE int8 -> int8. */
+int tm_concat_requantize_s8(const tm_concat_s8_params *p, const int32_t *copy_sizes,
+                            const int32_t *input_offsets, const int32_t *multipliers,
+                            const int32_t *shifts, const int8_t *const *inputs, int8_t *output);
+
+/* Transpose: the output in order, reading the input at the given stride per output dim. */
+typedef struct {
+    int32_t rank, count;
+    int32_t dims[TM_MAX_DIMS], strides[TM_MAX_DIMS];
+} tm_transpose_params;
+
+int tm_transpose_generic_s8(const tm_transpose_params *p, const int8_t *input, int8_t *output);
+int tm_transpose_generic_f32(const tm_transpose_params *p, const float *input, float *output);
+
+/* QUANTIZE float32 -> int8 (round(x / scale) + zero point), QUANTIZE int8 -> int8
+ * (requantization) and DEQUANTIZE int8 -> float32. */
+typedef struct {
+    int32_t size, zero_point;
+    float scale;
+} tm_quantize_f32_s8_params;
+
+typedef struct {
+    int32_t size, input_offset, multiplier, shift, output_offset;
+} tm_requantize_s8_params;
+
+typedef struct {
+    int32_t size, zero_point;
+    float scale;
+} tm_dequantize_s8_f32_params;
+
+int tm_quantize_f32_s8(const tm_quantize_f32_s8_params *p, const float *input, int8_t *output);
+int tm_requantize_s8(const tm_requantize_s8_params *p, const int8_t *input, int8_t *output);
+int tm_dequantize_s8_f32(const tm_dequantize_s8_f32_params *p, const int8_t *input,
+                         float *output);
+/* ---- end of elementwise ... dequantize ---- */
+
 /* ---- copy (a view that must become a real buffer) ---- */
 int tm_copy(const void *input, void *output, size_t bytes);
 

@@ -151,8 +151,8 @@ def lower_model(graph: Graph, name: str) -> ModelCode:
     for i, tname in enumerate(graph.outputs):
         locations[tname] = Location("output", CTYPES[graph.tensor(tname).dtype], index=i)
     # only constants some kernel reads: a lowering may replace a weight by derived constants
-    referenced = {views.get(a.ref, a.ref) for call in calls.values() for a in call.args
-                  if a.kind == "tensor"}
+    referenced = {views.get(name, name) for call in calls.values() for a in call.args
+                  for name in (a.ref, *a.refs) if a.kind in ("tensor", "tensor_list")}
     for tname, t in graph.tensors.items():
         if t.is_const and tname in referenced:
             symbol = f"w{len(consts)}_{c_identifier(tname)}"
@@ -192,6 +192,9 @@ def arg_record(layer: Layer, arg: Arg, code: ModelCode) -> dict:
         loc = code.locations[arg.ref]
         return {"kind": loc.kind, "ctype": loc.ctype, "index": loc.index, "offset": loc.offset,
                 "symbol": loc.symbol}
+    if arg.kind == "tensor_list":
+        items = [arg_record(layer, Arg("tensor", name), code) for name in arg.refs]
+        return {"kind": "list", "ctype": items[0]["ctype"], "items": items}
     if arg.kind == "const":
         return {"kind": "const", "symbol": layer.const_symbols[arg.ref]}
     if arg.kind == "params":

@@ -101,7 +101,9 @@ def write_library(code: ModelCode, outdir: Path, report_extra: dict | None = Non
     try:
         for fname, text in files.items():
             (staging / fname).write_text(text)
-        for fname in ("tm_nn.h", *code.kernel_sources):
+        for header in sorted(kernels.glob("tm_*.h")):
+            shutil.copyfile(header, staging / header.name)
+        for fname in code.kernel_sources:
             shutil.copyfile(kernels / fname, staging / fname)
         (staging / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         if outdir.exists():

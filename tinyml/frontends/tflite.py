@@ -105,12 +105,13 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def load_tflite(path: str | Path) -> Graph:
+def load_tflite(path: str | Path, data: bytes | None = None) -> Graph:
+    """Import a flatbuffer from `path`, or from `data` (then `path` only names the model)."""
     import tflite
     from . import tflite_ops  # noqa: F401  (registers the converters)
 
     source = str(path)
-    buf = Path(path).read_bytes()
+    buf = Path(path).read_bytes() if data is None else bytes(data)
     if len(buf) < 8 or buf[4:8] != b"TFL3":
         raise ModelError("not a TFLite flatbuffer (no TFL3 identifier)", model=source)
     try:

@@ -31,10 +31,12 @@ class ConstArray:
 
 @dataclass(frozen=True)
 class Arg:
-    """One argument of a kernel call: `tensor` (by name), `const` (by suffix), `params`, `scratch`."""
+    """One argument of a kernel call: `tensor` (by name), `tensor_list` (names in `refs`: an array
+    of pointers), `const` (by suffix), `params`, `scratch`, `literal`, `null`."""
 
     kind: str
     ref: str = ""
+    refs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,33 @@
+#include "tm_nn.h"
+
+/* TFLM's AddFunc: both inputs rescaled to twice the larger input scale, in Q20. */
+static inline int8_t one(const tm_add_s8_params *p, int8_t x, int8_t y)
+{
+    const int32_t a = tm_requantize((x + p->input1_offset) * (1 << p->left_shift),
+                                    p->input1_multiplier, p->input1_shift);
+    const int32_t b = tm_requantize((y + p->input2_offset) * (1 << p->left_shift),
+                                    p->input2_multiplier, p->input2_shift);
+    const int32_t out = tm_requantize(a + b, p->output_multiplier, p->output_shift) +
+                        p->output_offset;
+    return tm_clamp_s8(out, p->act_min, p->act_max);
+}
+
+int tm_add_generic_s8(const tm_add_s8_params *p, const int8_t *input1, const int8_t *input2,
+                      int8_t *output)
+{
+    const tm_broadcast4d *l = &p->loops;
+    for (int32_t i0 = 0; i0 < l->dims[0]; ++i0) {
+        for (int32_t i1 = 0; i1 < l->dims[1]; ++i1) {
+            for (int32_t i2 = 0; i2 < l->dims[2]; ++i2) {
+                const int8_t *a = input1 + i0 * l->in1_strides[0] + i1 * l->in1_strides[1] +
+                                  i2 * l->in1_strides[2];
+                const int8_t *b = input2 + i0 * l->in2_strides[0] + i1 * l->in2_strides[1] +
+                                  i2 * l->in2_strides[2];
+                for (int32_t i3 = 0; i3 < l->dims[3]; ++i3) {
+                    *output++ = one(p, a[i3 * l->in1_strides[3]], b[i3 * l->in2_strides[3]]);
+                }
+            }
+        }
+    }
+    return TM_OK;
+}

@@ -1,0 +1,21 @@
+#include <string.h>
+
+#include "tm_nn.h"
+
+int tm_concat_generic_f32(const tm_concat_params *p, const int32_t *copy_sizes,
+                          const float *const *inputs, float *output)
+{
+    int32_t row = 0;
+    for (int32_t i = 0; i < p->inputs_count; ++i) {
+        row += copy_sizes[i];
+    }
+    for (int32_t i = 0; i < p->inputs_count; ++i) {
+        const float *input = inputs[i];
+        for (int32_t o = 0; o < p->outer; ++o) {
+            memcpy(output + o * row, input, (size_t)copy_sizes[i] * sizeof(*input));
+            input += copy_sizes[i];
+        }
+        output += copy_sizes[i];
+    }
+    return TM_OK;
+}

@@ -1,0 +1,142 @@
+"""Keras models through TensorFlow's converter; our int8 PTQ against TF's full-int8 converter."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from helpers import tflm_interpreter, tflm_run
+from tinyml.codegen import write_library
+from tinyml.compiler import compile_model
+from tinyml.errors import UnsupportedError
+from tinyml.frontends import load_model
+from tinyml.harness.host import run_host
+from tinyml.numerics import quantize
+from tinyml.ref import run as ref_run
+
+SEED = 0
+
+
+@pytest.fixture(scope="module")
+def tf():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        import tensorflow
+    except ImportError:
+        pytest.skip("tensorflow is not installed (the [tf] extra: pip install tinyml[tf])")
+    return tensorflow
+
+
+def test_without_tensorflow_keras_models_ask_for_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorflow", None)    # makes `import tensorflow` fail
+    path = tmp_path / "m.keras"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(UnsupportedError, match=r"need the \[tf\] extra: pip install tinyml\[tf\]"):
+        load_model(path)
+
+
+def test_core_does_not_import_tensorflow():
+    code = ("import sys, tinyml.compiler, tinyml.cli, tinyml.quant, tinyml.frontends.tflite; "
+            "sys.exit('tensorflow' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.tf
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore:Statistics for quantized")
+@pytest.mark.parametrize("form", ["keras", "h5", "saved_model"])
+def test_float_keras_model_matches_keras(tf, form, tmp_path):
+    keras = tf.keras
+    keras.utils.set_random_seed(SEED)
+    model = keras.Sequential([keras.Input((6, 6, 2)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.Flatten(), keras.layers.Dense(5, activation="relu"),
+                              keras.layers.Dense(3)])
+    path = tmp_path / {"keras": "m.keras", "h5": "m.h5", "saved_model": "m_saved"}[form]
+    if form == "saved_model":
+        model.export(path, verbose=False)
+    else:
+        model.save(path)
+    graph = load_model(path)
+    assert graph.tensor(graph.inputs[0]).shape == (1, 6, 6, 2)
+    assert not any(n.op in ("Shape", "Pack") for n in graph.nodes)  # static batch of 1
+    xs = np.random.default_rng(1).standard_normal((4, 1, 6, 6, 2)).astype(np.float32)
+    want = model.predict(xs[:, 0], verbose=0)
+    got = np.stack([ref_run(graph, [x])[0][0] for x in xs])
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    data = load_digits()
+    x = (data.images / 16.0).astype(np.float32)[..., None]          # [N, 8, 8, 1], 0..1
+    return train_test_split(x, data.target, test_size=0.25, random_state=SEED,
+                            stratify=data.target)
+
+
+def _digits_cnn(keras):
+    layers = keras.layers
+    return keras.Sequential([
+        keras.Input((8, 8, 1)),
+        layers.Conv2D(16, 3, padding="same", use_bias=False),
+        layers.BatchNormalization(momentum=0.9),
+        layers.ReLU(),
+        layers.DepthwiseConv2D(3, padding="same"),
+        layers.BatchNormalization(momentum=0.9),
+        layers.ReLU(6.0),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(24, 1, activation="relu"),
+        layers.AveragePooling2D(2),
+        layers.Flatten(),
+        layers.Dense(10),
+        layers.Softmax(),
+    ])
+
+
+def _tf_int8(tf, model, calib: np.ndarray) -> bytes:
+    inp = tf.keras.Input(batch_shape=(1, 8, 8, 1))
+    fixed = tf.keras.Model(inp, model(inp))
+    converter = tf.lite.TFLiteConverter.from_keras_model(fixed)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([x[None]] for x in calib)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+@pytest.mark.tf
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore:Statistics for quantized")
+def test_digits_cnn_int8_ptq_matches_tf_converter(tf, tmp_path):
+    keras = tf.keras
+    keras.utils.set_random_seed(SEED)
+    x_train, x_test, y_train, y_test = _digits()
+    model = _digits_cnn(keras)
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss="sparse_categorical_crossentropy")
+    model.fit(x_train, y_train, epochs=8, batch_size=64, verbose=0)
+    float_acc = float(np.mean(model.predict(x_test, batch_size=512, verbose=0).argmax(1) == y_test))
+    assert float_acc > 0.9, f"the float CNN trained badly ({float_acc:.1%})"
+    calib = x_train[:200]
+
+    tf_model = _tf_int8(tf, model, calib)
+    tf_in = tflm_interpreter(tf_model).get_input_details(0)["quantization_parameters"]
+    scale, zp = tf_in["scales"][0], tf_in["zero_points"][0]
+    tf_out = tflm_run(tf_model, [quantize(x_test[:, None], scale, zp)])[0]
+    tf_acc = float(np.mean(tf_out.reshape(len(y_test), -1).argmax(1) == y_test))
+
+    path = tmp_path / "digits.keras"
+    model.save(path)
+    compiled = compile_model(path, dtype="int8", calib=calib[:, None])
+    graph = compiled.graph
+    ops = {n.op for n in graph.nodes}
+    assert {"Conv2D", "DepthwiseConv2D", "FullyConnected", "MaxPool2D"} <= ops, ops
+    x_q = graph.tensor(graph.inputs[0]).quant
+    # the same calibration data gives TF's input parameters
+    assert x_q.zero_point[0] == zp and x_q.scale[0] == pytest.approx(scale, rel=1e-6)
+    write_library(compiled.code, tmp_path / "lib")
+    x_int8 = quantize(x_test[:, None], x_q.scale[0], x_q.zero_point[0])
+    out = run_host(tmp_path / "lib", [x_int8])[0]
+    our_acc = float(np.mean(out.reshape(len(y_test), -1).argmax(1) == y_test))
+    assert abs(our_acc - tf_acc) <= 0.01, (f"tinyml int8 {our_acc:.2%} vs TF int8 {tf_acc:.2%} "
+                                           f"(float {float_acc:.2%})")

@@ -1,0 +1,72 @@
+"""What AveragePool2D and MaxPool2D share: attributes, window geometry and the lowering.
+
+Activations NHWC; padding is explicit (top, left, bottom, right): frontends resolve SAME/VALID
+with conv2d.same_padding. As in TFLM, window cells outside the image are skipped (never
+counted, never compared), and int8 input and output share one quantization.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UnsupportedError
+from ..ir import Graph, Node
+from ..numerics import activation_range
+from .base import NO_CLAMP, Arg, KernelCall, float_bounds, per_tensor, tensor_args
+from .conv2d import conv_output_hw, windows
+
+
+@dataclass(frozen=True)
+class Pool2DAttrs:
+    kernel: tuple[int, int]
+    strides: tuple[int, int] = (1, 1)
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)   # top, left, bottom, right
+    act: tuple[float, float] = NO_CLAMP
+
+
+def pool_output_shape(node: Node, graph: Graph) -> tuple[int, ...]:
+    x = graph.tensor(node.inputs[0])
+    a = node.attrs
+    oh, ow = conv_output_hw(x.shape[1:3], a.kernel, a.strides, (1, 1), a.pads)
+    return (x.shape[0], oh, ow, x.shape[3])
+
+
+def pool_windows(x: np.ndarray, node: Node, graph: Graph) -> tuple[np.ndarray, np.ndarray]:
+    """([N, OH, OW, kh, kw, C] windows, zero outside; [1, OH, OW, kh, kw, 1] inside mask)."""
+    a = node.attrs
+    out_hw = graph.tensor(node.outputs[0]).shape[1:3]
+    cells = windows(x, a.kernel, out_hw, a.strides, (1, 1), a.pads)
+    inside = windows(np.ones((1, *x.shape[1:3], 1), dtype=bool), a.kernel, out_hw, a.strides,
+                     (1, 1), a.pads)
+    return cells, inside
+
+
+def int8_act_range(node: Node, graph: Graph) -> tuple[int, int]:
+    """The clamp of an int8 pool, after checking TFLM's shared-quantization rule."""
+    x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
+    (in_scale, in_zp), (out_scale, out_zp) = per_tensor(x), per_tensor(y)
+    if abs(in_scale - out_scale) > 1e-6 or in_zp != out_zp:
+        raise UnsupportedError("int8 pooling needs the same input and output quantization",
+                               model=graph.source, node=node.name, op=node.op)
+    return activation_range(*node.attrs.act, out_scale, out_zp)
+
+
+def lower_pool(kernel: str, node: Node, graph: Graph, dtype: str) -> KernelCall:
+    x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
+    a = node.attrs
+    shape = (("batches", x.shape[0]), ("in_h", x.shape[1]), ("in_w", x.shape[2]),
+             ("channels", x.shape[3]), ("out_h", y.shape[1]), ("out_w", y.shape[2]),
+             ("kernel_h", a.kernel[0]), ("kernel_w", a.kernel[1]),
+             ("stride_h", a.strides[0]), ("stride_w", a.strides[1]),
+             ("pad_top", a.pads[0]), ("pad_left", a.pads[1]))
+    if dtype == "int8":
+        params_type, act = "tm_pool2d_s8_params", int8_act_range(node, graph)
+    else:
+        params_type, act = "tm_pool2d_f32_params", float_bounds(a.act)
+    return KernelCall(kernel=kernel, sources=(kernel + ".c",),
+                      args=(Arg("params"), *tensor_args(node.inputs[0], node.outputs[0])),
+                      params_type=params_type,
+                      params=(*(("shape." + k, v) for k, v in shape), ("act_min", act[0]),
+                              ("act_max", act[1])))

@@ -8,13 +8,15 @@ counted, never compared), and int8 input and output share one quantization.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from ..errors import UnsupportedError
 from ..ir import Graph, Node
 from ..numerics import activation_range
-from .base import NO_CLAMP, Arg, KernelCall, float_bounds, per_tensor, tensor_args
+from .base import (NO_CLAMP, Arg, KernelCall, Op, clamp_float, dtype_suffix, float_bounds,
+                   io_dtype, per_tensor, tensor_args, unsupported_dtype)
 from .conv2d import conv_output_hw, windows
 
 
@@ -70,3 +72,41 @@ def lower_pool(kernel: str, node: Node, graph: Graph, dtype: str) -> KernelCall:
                       params_type=params_type,
                       params=(*(("shape." + k, v) for k, v in shape), ("act_min", act[0]),
                               ("act_max", act[1])))
+
+
+class Pool2D(Op):
+    """What the two pools share: shape, MACs, dtype dispatch, lowering. A subclass gives the
+    kernel stem and the reduction of the cells inside each window (`inside` masks padding)."""
+
+    kernel_stem: ClassVar[str]
+    keeps_input_quant = True
+
+    def reduce_float(self, cells: np.ndarray, inside: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def reduce_int8(self, cells: np.ndarray, inside: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def output_shapes(self, node, graph):
+        return [pool_output_shape(node, graph)]
+
+    def macs(self, node, graph):
+        kh, kw = node.attrs.kernel
+        return graph.tensor(node.outputs[0]).size * kh * kw
+
+    def evaluate(self, node, graph, inputs):
+        dtype = io_dtype(node, graph)
+        if dtype == "float32":
+            cells, inside = pool_windows(inputs[0].astype(np.float32), node, graph)
+            return [clamp_float(self.reduce_float(cells, inside), node.attrs.act)]
+        if dtype == "int8":
+            act_min, act_max = int8_act_range(node, graph)
+            cells, inside = pool_windows(inputs[0].astype(np.int64), node, graph)
+            return [np.clip(self.reduce_int8(cells, inside), act_min, act_max).astype(np.int8)]
+        raise unsupported_dtype(node, graph, dtype)
+
+    def lower(self, node, graph):
+        dtype = io_dtype(node, graph)
+        if dtype not in ("float32", "int8"):
+            raise unsupported_dtype(node, graph, dtype)
+        return lower_pool(f"{self.kernel_stem}_{dtype_suffix(dtype)}", node, graph, dtype)

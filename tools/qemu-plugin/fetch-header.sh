@@ -10,9 +10,14 @@ dest="$here/include/qemu-plugin.h"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/lists/partial" "$work/archives/partial" "$work/sources.list.d"
-# Same mirrors and suites as the binary packages, plus deb-src.
-sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
-    > "$work/sources.list.d/src.sources"
+# Same mirrors and suites as the binary packages, as deb-src: deb822 or one-line format.
+if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+  sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
+      > "$work/sources.list.d/src.sources"
+else
+  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
+      | sed -n 's/^deb \(.*\)$/deb-src \1/p' > "$work/sources.list.d/src.list"
+fi
 opts=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$work/sources.list.d"
       -o "Dir::State::Lists=$work/lists" -o "Dir::Cache::Archives=$work/archives"
       -o "APT::Sandbox::User=root")

@@ -14,7 +14,7 @@ REPORT_KEYS = {"target", "model", "dtype", "macs", "params", "flash_bytes", "are
 
 
 def _two_layer_library(tmp_path, dtype="int8"):
-    from tinyml.ir import Graph, Node, Quant, Tensor
+    from tinyml.ir import Graph, Node, Quant
     rng = np.random.default_rng(0)
     g1 = fc_graph(rng, 1, 8, 6, dtype, (0.0, 6.0))
     g2 = fc_graph(rng, 1, 6, 3, dtype, (-np.inf, np.inf))

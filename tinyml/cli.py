@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +69,9 @@ def _compile(args, write: bool) -> int:
 
     calib = _load_calib(getattr(args, "calib", None))
     compiled = compile_model(args.model, name=args.name, target=args.target, dtype=args.dtype,
-                             calib=calib, input_shapes=_parse_shapes(args.input_shape),
+                             calib=calib, calib_method=args.calib_method,
+                             calib_percentile=args.calib_percentile,
+                             input_shapes=_parse_shapes(args.input_shape),
                              progress=sys.stderr.isatty())
     if write:
         outdir = Path(args.output or f"./{args.name or default_name(args.model)}_tinyml")
@@ -104,10 +108,17 @@ def _run(args) -> int:
 
     report = read_report(Path(args.model_dir))
     inputs = _read_inputs(args.input, len(report["inputs"]))
+    status = 0
     if args.board:
-        from .harness.qemu import run_on_board
-        outputs, stats = run_on_board(Path(args.model_dir), args.board, inputs)
-        print(f"instructions {stats['instructions']['total']:,}")
+        from .harness.run_stats import board_for_run, run_emulated
+        board = board_for_run(args.board, args.model_dir)
+        outputs, stats, table = run_emulated(Path(args.model_dir), board, inputs, args.emulator)
+        print(table)
+        if args.stats:
+            Path(args.stats).write_text(json.dumps(stats, indent=2) + "\n")
+        status = stats["status"]
+    elif args.stats or args.emulator:
+        raise UsageError("--stats and --emulator need --board (an emulated board, e.g. mps2-an386)")
     else:
         outputs = run_host(Path(args.model_dir), inputs)
     if args.output:
@@ -116,7 +127,32 @@ def _run(args) -> int:
         np.set_printoptions(threshold=64, linewidth=100)
         for i, out in enumerate(outputs):
             print(f"output {i} {out.dtype} {list(out.shape)}:\n{out}")
+    if status:   # the firmware's own status is the exit code (never 0 for a failure)
+        print(f"tinyml: the firmware returned status {status}", file=sys.stderr)
+        return (status & 0xFF) or 1
     return 0
+
+
+def _flash(args) -> int:
+    from .harness.flash import flash
+    result = flash(Path(args.model_dir), args.board, args.probe)
+    print(" ".join(result.command))
+    print(f"flashed {result.images.elf} to {result.board} with {result.probe}; "
+          f"now `tinyml eval {args.model_dir} --port <serial port> --dataset ...`")
+    return 0
+
+
+def _eval(args) -> int:
+    from .harness.evaluate import evaluate, format_table
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    result = evaluate(Path(args.model_dir), args.dataset, board=args.board, port=args.port,
+                      baud=args.baud, limit=args.limit, float_model=args.float_model,
+                      timeout=args.timeout)
+    print(format_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    return 0 if result.passed else 1
 
 
 def _targets(args) -> int:
@@ -148,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="compute type (default: the model's own)")
         p.add_argument("--calib", help="calibration data for --dtype int8: an .npz with 'x', "
                        "or 'random' (accuracy unknown)")
+        p.add_argument("--calib-method", choices=("minmax", "percentile"), default="minmax",
+                       help="activation ranges from the calibration data (default: minmax)")
+        p.add_argument("--calib-percentile", type=float, default=99.99,
+                       help="percentile for --calib-method percentile (default: 99.99)")
         p.add_argument("--input-shape", help="shapes of dynamic inputs: NAME:1,3,32,32;...")
 
     p = sub.add_parser("compile", help="compile a model into a C library folder")
@@ -165,14 +205,45 @@ def build_parser() -> argparse.ArgumentParser:
                    "a leading batch axis means N inferences")
     p.add_argument("--output", help="out.npy or out.npz (default: print)")
     p.add_argument("--board", help="run in the emulator on this board instead of the host")
+    p.add_argument("--stats", help="with --board: write instructions (total, per layer), MACs per "
+                   "instruction, firmware sizes, peak stack and arena bytes to this .json")
+    p.add_argument("--emulator", choices=("qemu", "renode"),
+                   help="with --board: the emulator (default qemu; renode must be on PATH)")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("flash", help="build the eval firmware for a real board and flash it")
+    p.add_argument("model_dir", help="a folder written by `tinyml compile`")
+    p.add_argument("--board", required=True, help="a real board, e.g. nucleo-l4r5zi")
+    p.add_argument("--probe", choices=("pyocd", "openocd", "stlink"),
+                   help="flash tool (default: the first one found on PATH)")
+    p.set_defaults(func=_flash)
+
+    p = sub.add_parser("eval", help="stream a data set through the device over the serial protocol "
+                       "and compare with the host (exit 1 unless every output is bit-exact)")
+    p.add_argument("model_dir", help="a folder written by `tinyml compile`")
+    p.add_argument("--dataset", required=True, help="an .npz with x (x0, x1, ... for several inputs) "
+                   "in the model's input dtype or float32 (then quantized), optional labels y")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--board", help="build the firmware and run it in QEMU on this board")
+    where.add_argument("--port", help="a board running the eval firmware: /dev/ttyACM0, socket://HOST:PORT")
+    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--limit", type=int, help="only the first N samples")
+    p.add_argument("--json", help="write the results to this JSON file")
+    p.add_argument("--float-model", help="the original float model: adds acc, rmse, mae, l2r, cos")
+    p.add_argument("--timeout", type=float, default=2.0, help="seconds per request (default 2)")
+    p.set_defaults(func=_eval)
 
     p = sub.add_parser("targets", help="list cores, boards and the tools present")
     p.set_defaults(func=_targets)
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"tinyml: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    warnings.formatwarning = _one_line_warning
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)

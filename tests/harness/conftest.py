@@ -42,3 +42,15 @@ def hello_dir(tmp_path_factory):
     if done.returncode:
         pytest.skip(f"tinyml compile failed: {done.stderr.strip()[-200:]}")
     return out
+
+
+@pytest.fixture(scope="session")
+def digits_dir(tmp_path_factory):
+    """examples/digits_mlp.onnx compiled to int8 with its calibration set (a labelled task)."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    out = tmp_path_factory.mktemp("digits") / "digits_tinyml"
+    done = subprocess.run([sys.executable, "-m", "tinyml.cli", "compile", str(examples / "digits_mlp.onnx"),
+                           "--dtype", "int8", "--calib", str(examples / "digits_calib.npz"),
+                           "--target", "cortex-m4", "-o", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return out

@@ -27,6 +27,11 @@ _UART_DRIVERS = {"cmsdk-apb": "cmsdk_apb.c", "stm32-usart": "stm32_usart.c",
 _COMMON = ("startup.c", "exit.c", "stack.c", "tm_frame.c", "tm_io.c", "batch.c", "serve.c",
            "main.c", "tm_marks.S")
 BAUD = 115200
+PROTOCOLS = ("tinyml", "mlperf")   # framed eval protocol | MLPerf Tiny (EEMBC) text protocol
+# Free-running counters the MLPerf mode times with where there is no DWT (QEMU): the mps2
+# FPGAIO COUNTER register, clocked at the board's clock (virtual time under QEMU).
+_US_COUNTERS = {"mps2-an385": 0x40028018, "mps2-an386": 0x40028018, "mps2-an500": 0x40028018,
+                "mps2-an505": 0x50302018}
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class Firmware:
     mark_count: int
     input_offsets: tuple[int, ...]
     input_total: int
+    protocol: str = "tinyml"
 
     @property
     def flash_bytes(self) -> int:
@@ -90,18 +96,29 @@ def _run(cmd: list[str], cwd: Path, what: str) -> str:
 
 
 def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | Path | None = None,
-                   *, opt: str = "-O2", stack_size: int | None = None) -> Firmware:
-    """Compile and link; returns the ELF with its sizes and the symbols the runner needs."""
+                   *, opt: str = "-O2", stack_size: int | None = None, protocol: str = "tinyml",
+                   mlperf_model: str | None = None) -> Firmware:
+    """Compile and link; returns the ELF with its sizes and the symbols the runner needs.
+
+    `protocol` picks the serve loop: "tinyml" (framed, `tinyml eval`) or "mlperf" (the
+    MLPerf Tiny runner's text protocol; `mlperf_model` is the id it reports, e.g. kws01).
+    """
     board = get_board(board) if isinstance(board, str) else board
     model = read_model_dir(model_dir)
+    if protocol not in PROTOCOLS:
+        raise HarnessError(f"protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
+    if mlperf_model is not None and not re.fullmatch(r"[\w.-]{1,32}", mlperf_model):
+        raise HarnessError(f"MLPerf model id {mlperf_model!r}: letters, digits, '.', '-', '_' only")
     if board.uart.kind not in _UART_DRIVERS:
         raise HarnessError(f"{board.name}: no UART driver for {board.uart.kind} yet")
     if shutil.which(CC) is None:
         raise HarnessError(f"{CC} not found: install gcc-arm-none-eabi and libnewlib-arm-none-eabi")
-    out = Path(build_dir) if build_dir else model.folder / ".build" / f"firmware-{board.name}"
+    suffix = "" if protocol == "tinyml" else f"-{protocol}"
+    out = Path(build_dir) if build_dir else model.folder / ".build" / f"firmware-{board.name}{suffix}"
     out.mkdir(parents=True, exist_ok=True)
     templates = data_dir("firmware_templates")
-    sources = [templates / "common" / s for s in _COMMON]
+    common = [s if protocol == "tinyml" or s != "serve.c" else "serve_mlperf.c" for s in _COMMON]
+    sources = [templates / "common" / s for s in common]
     sources += [templates / "uart" / _UART_DRIVERS[board.uart.kind]] + model.sources()
     build_id = int.from_bytes(hashlib.sha256(
         board.name.encode() + b"".join(p.read_bytes() for p in sources)).digest()[:4], "little")
@@ -131,6 +148,8 @@ def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | P
         defines.append("-DTM_SEMIHOSTING")
     elif core.name != "cortex-m0plus":
         defines.append("-DTM_HAVE_DWT")
+    if protocol == "mlperf":
+        defines += _mlperf_defines(board, mlperf_model)
     elf = out / "firmware.elf"
     cmd = [CC, *core.cflags, opt, "-g", "-std=gnu11", "-Wall", "-Wextra", "-Werror",
            "-ffunction-sections", "-fdata-sections", *defines,
@@ -151,7 +170,18 @@ def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | P
         stamp.write_text(digest.hexdigest())
     text, data, bss = _sizes(elf, out)
     return Firmware(elf, board, model, text, data, bss, _symbols(elf, out), mark_count,
-                    tuple(in_offsets), in_total)
+                    tuple(in_offsets), in_total, protocol)
+
+
+def _mlperf_defines(board: Board, model_id: str | None) -> list[str]:
+    """The timer behind m-lap-us and the model id m-model-[...] reports."""
+    defines = [f'-DTM_MLPERF_MODEL="{model_id}"'] if model_id else []
+    if board.name in _US_COUNTERS:
+        return defines + [f"-DTM_US_COUNTER=0x{_US_COUNTERS[board.name]:08X}u",
+                          f"-DTM_US_COUNTER_HZ={board.clock_hz}u"]
+    if board.emulated or board.core.name == "cortex-m0plus":
+        raise HarnessError(f"{board.name}: no counter to time inferences with in MLPerf mode")
+    return defines   # DWT CYCCNT at the core clock
 
 
 def _sizes(elf: Path, cwd: Path) -> tuple[int, int, int]:

@@ -54,7 +54,7 @@ class RunStats:
 
     def to_dict(self) -> dict:
         """The `--stats stats.json` document."""
-        per_layer = [dict(index=i, instructions=n, **({k: self.layers[i].get(k) for k in ("op", "macs", "kernel")}
+        per_layer = [dict(index=i, instructions=n, **({k: self.layers[i].get(k) for k in ("name", "op", "macs", "kernel")}
                                                       if i < len(self.layers) else {}))
                      for i, n in enumerate(self.layer_instructions)]
         return {
@@ -213,7 +213,7 @@ def run_on_board(model_dir: str | Path, board: str, inputs: list[np.ndarray], *,
     board_info = get_board(board)
     if not board_info.emulated:
         raise HarnessError(f"{board} is a real board; QEMU runs {', '.join(_qemu_boards())} "
-                           "(real boards: `tinyml eval --port`)")
+                           "(real boards: `tinyml flash`, then `tinyml eval --port`)")
     fw = build_firmware(model_dir, board, build_dir)
     return run_firmware(fw, inputs, timeout=timeout)
 

@@ -163,39 +163,58 @@ def input_offset_terms(node: Node, graph: Graph, p: Int8Params) -> np.ndarray | 
     return terms.astype(np.int32)
 
 
-@register
-class Conv2D(Op):
-    name = "Conv2D"
-    weight_axes = {1: 0}
+class WindowedConv(Op):
+    """What Conv2D and DepthwiseConv2D share: the output shape, the dtype dispatch and the int8
+    arithmetic around the window correlation, which each subclass gives (`_correlate`)."""
+
     bias_input = 2
+
+    @staticmethod
+    def out_channels(w_shape: tuple[int, ...]) -> int:
+        raise NotImplementedError
+
+    @staticmethod
+    def _correlate(x, w, out_shape, attrs) -> np.ndarray:
+        raise NotImplementedError
 
     def output_shapes(self, node, graph):
         x, w = (graph.tensor(n) for n in node.inputs[:2])
         a = node.attrs
         oh, ow = conv_output_hw(x.shape[1:3], w.shape[1:3], a.strides, a.dilations, a.pads)
-        return [(x.shape[0], oh, ow, w.shape[0])]
-
-    def macs(self, node, graph):
-        w = graph.tensor(node.inputs[1])
-        return graph.tensor(node.outputs[0]).size * int(np.prod(w.shape[1:]))
+        return [(x.shape[0], oh, ow, self.out_channels(w.shape))]
 
     def evaluate(self, node, graph, inputs):
         w = graph.tensor(node.inputs[1]).data
         y = graph.tensor(node.outputs[0])
         a = node.attrs
+        channels = self.out_channels(w.shape)
         dtype = io_dtype(node, graph)
         if dtype == "float32":
             acc = self._correlate(inputs[0].astype(np.float64), w.astype(np.float64), y.shape, a)
-            acc = acc + bias_values(node, graph, w.shape[0], np.float32)
+            acc = acc + bias_values(node, graph, channels, np.float32)
             return [clamp_float(acc.astype(np.float32), a.act)]
         if dtype == "int8":
-            p = prepare_int8(node, graph, w.shape[0])
+            p = prepare_int8(node, graph, channels)
             # offset before padding: padded points then add exactly 0, as TFLM skips them
             x = inputs[0].astype(np.int64) + p.input_offset
             acc = self._correlate(x, w.astype(np.int64), y.shape, a)
-            acc = acc + bias_values(node, graph, w.shape[0], np.int32)
+            acc = acc + bias_values(node, graph, channels, np.int32)
             return [requantize(acc, p)]
         raise unsupported_dtype(node, graph, dtype)
+
+
+@register
+class Conv2D(WindowedConv):
+    name = "Conv2D"
+    weight_axes = {1: 0}
+
+    @staticmethod
+    def out_channels(w_shape):
+        return w_shape[0]
+
+    def macs(self, node, graph):
+        w = graph.tensor(node.inputs[1])
+        return graph.tensor(node.outputs[0]).size * int(np.prod(w.shape[1:]))
 
     @staticmethod
     def _correlate(x, w, out_shape, a: Conv2DAttrs) -> np.ndarray:

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import (NO_CLAMP, Arg, Op, clamp_float, float_bounds, io_dtype, register, tensor_args,
-                   unsupported_dtype)
-from .conv2d import (bias_arg, bias_values, conv_output_hw, geometry_params, int8_consts,
-                     int8_fields, kernel_call, prepare_int8, requantize, windows)
+from .base import NO_CLAMP, Arg, float_bounds, io_dtype, register, tensor_args, unsupported_dtype
+from .conv2d import (WindowedConv, bias_arg, geometry_params, int8_consts, int8_fields,
+                     kernel_call, prepare_int8, windows)
 
 
 @dataclass(frozen=True)
@@ -28,39 +27,17 @@ class DepthwiseConv2DAttrs:
 
 
 @register
-class DepthwiseConv2D(Op):
+class DepthwiseConv2D(WindowedConv):
     name = "DepthwiseConv2D"
     weight_axes = {1: 3}
-    bias_input = 2
 
-    def output_shapes(self, node, graph):
-        x, w = (graph.tensor(n) for n in node.inputs[:2])
-        a = node.attrs
-        oh, ow = conv_output_hw(x.shape[1:3], w.shape[1:3], a.strides, a.dilations, a.pads)
-        return [(x.shape[0], oh, ow, w.shape[3])]
+    @staticmethod
+    def out_channels(w_shape):
+        return w_shape[3]
 
     def macs(self, node, graph):
         w = graph.tensor(node.inputs[1])
         return graph.tensor(node.outputs[0]).size * w.shape[1] * w.shape[2]
-
-    def evaluate(self, node, graph, inputs):
-        w = graph.tensor(node.inputs[1]).data
-        y = graph.tensor(node.outputs[0])
-        a = node.attrs
-        channels = w.shape[3]
-        dtype = io_dtype(node, graph)
-        if dtype == "float32":
-            acc = self._correlate(inputs[0].astype(np.float64), w.astype(np.float64), y.shape, a)
-            acc = acc + bias_values(node, graph, channels, np.float32)
-            return [clamp_float(acc.astype(np.float32), a.act)]
-        if dtype == "int8":
-            p = prepare_int8(node, graph, channels)
-            # offset before padding: padded points then add exactly 0, as TFLM skips them
-            x = inputs[0].astype(np.int64) + p.input_offset
-            acc = self._correlate(x, w.astype(np.int64), y.shape, a)
-            acc = acc + bias_values(node, graph, channels, np.int32)
-            return [requantize(acc, p)]
-        raise unsupported_dtype(node, graph, dtype)
 
     @staticmethod
     def _correlate(x, w, out_shape, a: DepthwiseConv2DAttrs) -> np.ndarray:

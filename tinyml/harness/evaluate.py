@@ -1,0 +1,296 @@
+"""`tinyml eval`: stream a data set through the device over the serial protocol and check it.
+
+Every sample goes to the device (QEMU via --board, or a board via --port) and through the
+host build of the same C (tinyml.harness.host.run_host). Reported, STM32Cube.AI
+`validate` style:
+- bit-exact rate: device outputs identical to the host's, sample by sample;
+- top-1 accuracy of device, host (and float model) when the data set has labels `y`;
+- with a float model: acc, rmse, mae, l2r, cos of the dequantized device outputs against
+  the float model's (onnxruntime for .onnx, TFLite Micro for .tflite, else tinyml's own
+  float reference executor);
+- latency: the device's counter per inference (cycles, or QEMU's exact instruction
+  count): min, median, max.
+Only what was compared is reported; `passed` needs every sample compared and identical.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.harness.errors import HarnessError
+from tinyml.harness.host import read_report, run_host
+from tinyml.numerics import dequantize, quantize
+
+
+@dataclass
+class Dataset:
+    inputs: list[np.ndarray]          # per model input, [N, *shape] in the model's dtype
+    floats: list[np.ndarray] | None   # the same as float32, for a float model
+    labels: np.ndarray | None
+    note: str                         # how inputs were brought to the model's dtype
+
+
+def load_dataset(path: str | Path, specs: list[dict], limit: int | None = None) -> Dataset:
+    """`x` (or x0, x1, ... for several inputs) as [N, *shape] or [N, size], in the model's
+    input dtype or float32 (then quantized with the input's scale and zero point); optional
+    labels `y` as class indices [N] or one-hot [N, C]."""
+    try:
+        with np.load(path) as data:
+            arrays = dict(data)
+    except (OSError, ValueError) as e:
+        raise HarnessError(f"--dataset {path}: cannot read ({e})") from None
+    keys = ["x"] if len(specs) == 1 and "x" in arrays else [f"x{i}" for i in range(len(specs))]
+    missing = [k for k in keys if k not in arrays]
+    if missing:
+        raise HarnessError(f"--dataset {path}: no array {missing[0]!r} (has {', '.join(arrays) or 'nothing'})")
+    count = min(len(arrays[k]) for k in keys)
+    count = count if limit is None else min(count, limit)
+    if count == 0:
+        raise HarnessError(f"--dataset {path}: no samples")
+    inputs, floats, notes = [], [], []
+    for key, spec in zip(keys, specs):
+        shape, dtype = tuple(spec["shape"]), np.dtype(spec["dtype"])
+        x = np.asarray(arrays[key][:count])
+        if x[0].size != int(np.prod(shape)):
+            raise HarnessError(f"--dataset {key}: samples of shape {x.shape[1:]}, the model takes {shape}")
+        x = x.reshape(count, *shape)
+        quantized = spec.get("scale") is not None and dtype.kind in "iu"
+        if x.dtype == dtype:
+            inputs.append(x)
+            floats.append(dequantize(x, spec["scale"], spec["zero_point"]) if quantized else x.astype(np.float32))
+            notes.append(f"{key} {dtype} as given")
+        elif x.dtype.kind == "f" and quantized:
+            floats.append(x.astype(np.float32))
+            inputs.append(quantize(x, spec["scale"], spec["zero_point"], dtype.name))
+            notes.append(f"{key} {x.dtype} quantized to {dtype} with scale {spec['scale']:.6g}, "
+                         f"zero point {spec['zero_point']} (report.json)")
+        elif x.dtype.kind == "f" and dtype.kind == "f":
+            inputs.append(x.astype(dtype))
+            floats.append(x.astype(np.float32))
+            notes.append(f"{key} {x.dtype} as {dtype}")
+        else:
+            raise HarnessError(f"--dataset {key}: dtype {x.dtype}; the model takes {dtype} (or float32)")
+    labels = arrays.get("y")
+    if labels is not None:
+        labels = np.asarray(labels[:count])
+        labels = labels.argmax(-1) if labels.ndim > 1 else labels.astype(np.int64)
+    return Dataset(inputs, floats, labels, "; ".join(notes))
+
+
+def run_float_model(path: str | Path, floats: list[np.ndarray], n_outputs: int
+                    ) -> tuple[list[np.ndarray], str]:
+    """The original model on float inputs, sample by sample; outputs [N, ...] as float32."""
+    path = Path(path)
+    if not path.exists():
+        raise HarnessError(f"--float-model {path}: no such file")
+    count = floats[0].shape[0]
+    if path.suffix == ".onnx":
+        from tinyml.references import onnxruntime_run
+        import onnx
+        graph = onnx.load(str(path), load_external_data=False).graph
+        inits = {i.name for i in graph.initializer}
+        names = [i.name for i in graph.input if i.name not in inits]
+        per = [onnxruntime_run(path, {n: f[k] for n, f in zip(names, floats)}) for k in range(count)]
+        runtime = "onnxruntime"
+    elif path.suffix == ".tflite":
+        from tinyml.references import tflm_interpreter
+        interp = tflm_interpreter(path)
+        per = []
+        for k in range(count):
+            for i, f in enumerate(floats):
+                d = interp.get_input_details(i)
+                q = d["quantization_parameters"]
+                x = f[k].reshape(tuple(d["shape"]))
+                if len(q["scales"]):
+                    x = quantize(x, q["scales"][0], q["zero_points"][0], np.dtype(d["dtype"]).name)
+                interp.set_input(x.astype(d["dtype"]), i)
+            interp.invoke()
+            per.append([_dequant_tflm(interp, j) for j in range(n_outputs)])
+        runtime = "TFLite Micro"
+    else:
+        from tinyml.frontends import load_model
+        from tinyml.ref.executor import run
+        graph = load_model(path)
+        per = [run(graph, [f[k] for f in floats]) for k in range(count)]
+        runtime = "tinyml float reference"
+    outs = [np.stack([np.asarray(p[j], dtype=np.float32) for p in per]) for j in range(len(per[0]))]
+    return outs, runtime
+
+
+def _dequant_tflm(interp, j: int) -> np.ndarray:
+    y, q = np.array(interp.get_output(j)), interp.get_output_details(j)["quantization_parameters"]
+    return dequantize(y, q["scales"][0], q["zero_points"][0]) if len(q["scales"]) else y.astype(np.float32)
+
+
+def error_metrics(device: np.ndarray, ref: np.ndarray, labels: np.ndarray | None) -> dict:
+    """STM32Cube.AI's per-output metrics, over all samples' elements (acc: top-1 against
+    the labels, else against the float model's own top-1)."""
+    a, b = device.reshape(len(device), -1).astype(np.float64), ref.reshape(len(ref), -1).astype(np.float64)
+    diff = a - b
+    norm_b, norm_a = np.linalg.norm(b), np.linalg.norm(a)
+    truth = labels if labels is not None else b.argmax(1)
+    return {"acc": float(np.mean(a.argmax(1) == truth)) if a.shape[1] > 1 else None,
+            "rmse": float(np.sqrt(np.mean(diff ** 2))), "mae": float(np.mean(np.abs(diff))),
+            "l2r": float(np.linalg.norm(diff) / norm_b) if norm_b else None,
+            "cos": float(np.sum(a * b) / (norm_a * norm_b)) if norm_a and norm_b else None}
+
+
+def _top1(outputs: list[np.ndarray], labels: np.ndarray) -> float:
+    scores = outputs[0].reshape(len(labels), -1)
+    return float(np.mean(scores.argmax(1) == labels))
+
+
+@dataclass
+class EvalResult:
+    model: str
+    target: str
+    dataset: str
+    samples: int
+    inputs: str
+    exact: int
+    first_mismatch: int | None
+    failed_status: int
+    accuracy: dict | None
+    latency: dict
+    wall_per_sample: float
+    float_model: dict | None = None
+    device_outputs: list[np.ndarray] = field(default_factory=list, repr=False)
+
+    @property
+    def passed(self) -> bool:
+        return self.exact == self.samples and not self.failed_status
+
+    def to_dict(self) -> dict:
+        return {"model": self.model, "target": self.target, "dataset": self.dataset,
+                "samples": self.samples, "inputs": self.inputs,
+                "bit_exact": {"compared": self.samples, "exact": self.exact,
+                              "rate": self.exact / self.samples, "first_mismatch": self.first_mismatch,
+                              "reference": "host build of the same C (tinyml run)"},
+                "failed_status": self.failed_status, "accuracy": self.accuracy,
+                "float_model": self.float_model, "latency": self.latency,
+                "wall_seconds_per_sample": self.wall_per_sample, "passed": self.passed}
+
+
+def evaluate(model_dir: str | Path, dataset: str | Path, *, board: str | None = None,
+             port: str | None = None, baud: int = 115200, limit: int | None = None,
+             float_model: str | Path | None = None, timeout: float = 2.0,
+             progress: bool | None = None) -> EvalResult:
+    if (board is None) == (port is None):
+        raise HarnessError("give exactly one of --board (QEMU) and --port (a serial device)")
+    model_dir = Path(model_dir)
+    report = read_report(model_dir)
+    data = load_dataset(dataset, report["inputs"], limit)
+    count = data.inputs[0].shape[0]
+    host = run_host(model_dir, data.inputs)
+    dev_outs = [np.empty_like(h) for h in host]
+    counts, statuses, counter = [], [], "none"
+    session, target = _open(model_dir, board, port, baud, timeout)
+    try:
+        from tqdm import tqdm
+        bar = tqdm(total=count, unit="sample", file=sys.stderr, leave=False,
+                   disable=not (sys.stderr.isatty() if progress is None else progress))
+        start = time.monotonic()
+        device = session.device if board else session
+        for n in range(count):
+            outs, res = device.run([x[n] for x in data.inputs])
+            for d, o in zip(dev_outs, outs):
+                d[n] = o.reshape(d.shape[1:])
+            counts.append(res.count)
+            statuses.append(res.status)
+            counter = res.counter
+            bar.update()
+        wall = (time.monotonic() - start) / count
+        bar.close()
+    finally:
+        session.close()
+    same = [all(np.asarray(d[n]).tobytes() == np.asarray(h[n]).tobytes() for d, h in zip(dev_outs, host))
+            and statuses[n] == 0 for n in range(count)]
+    accuracy = None
+    if data.labels is not None:
+        accuracy = {"device": _top1(dev_outs, data.labels), "host": _top1(host, data.labels),
+                    "labels": "y", "samples": count}
+    result = EvalResult(report["name"], target, str(dataset), count, data.note, sum(same),
+                        next((n for n, ok in enumerate(same) if not ok), None),
+                        sum(1 for s in statuses if s), accuracy, _latency(counter, counts), wall,
+                        device_outputs=dev_outs)
+    if float_model is not None:
+        result.float_model = _float_section(float_model, data, dev_outs, report["outputs"], accuracy)
+    return result
+
+
+def _open(model_dir: Path, board: str | None, port: str | None, baud: int, timeout: float):
+    if board:
+        from tinyml.harness.firmware import build_firmware
+        from tinyml.harness.qemu import QemuSession
+        from tinyml.targets.boards import get_board
+        try:
+            b = get_board(board)
+        except KeyError as e:
+            raise HarnessError(str(e.args[0])) from None
+        if not b.emulated:
+            raise HarnessError(f"{board} is a real board: flash it, then use --port")
+        return QemuSession(build_firmware(model_dir, b), timeout=timeout), f"{board} (QEMU)"
+    from tinyml.harness.protocol import Device
+    return Device(port, baud=baud, timeout=timeout), port
+
+
+def _latency(counter: str, counts: list[int]) -> dict:
+    if counter == "none":
+        return {"counter": "none", "note": "the device has no counter; not measured"}
+    return {"counter": counter, "min": int(np.min(counts)), "median": float(np.median(counts)),
+            "max": int(np.max(counts))}
+
+
+def _float_section(path, data: Dataset, dev_outs, out_specs, accuracy) -> dict:
+    ref, runtime = run_float_model(path, data.floats, len(dev_outs))
+    if len(ref) != len(dev_outs):
+        raise HarnessError(f"--float-model {path}: {len(ref)} outputs, the compiled model has {len(dev_outs)}")
+    metrics = []
+    for i, (d, r, spec) in enumerate(zip(dev_outs, ref, out_specs)):
+        if d[0].size != r[0].size:
+            raise HarnessError(f"--float-model {path}: output {i} has {r[0].size} values, the device's {d[0].size}")
+        deq = dequantize(d, spec["scale"], spec["zero_point"]) if spec.get("scale") is not None else d
+        metrics.append({"output": i, **error_metrics(deq, r, data.labels)})
+    section = {"path": str(path), "runtime": runtime, "metrics": metrics}
+    if accuracy is not None:
+        accuracy["float"] = _top1(ref, data.labels)
+    return section
+
+
+def format_table(r: EvalResult) -> str:
+    """The human summary printed by `tinyml eval`."""
+    rate = 100.0 * r.exact / r.samples
+    lines = [f"{r.model} on {r.target}: {r.samples} samples of {r.dataset}",
+             f"inputs     {r.inputs}",
+             f"bit-exact  {r.exact} / {r.samples} samples identical to the host reference ({rate:.2f}%)"]
+    if r.failed_status:
+        lines.append(f"status     {r.failed_status} inferences returned an error")
+    if r.accuracy:
+        acc = f"device {r.accuracy['device']:.4f}   host {r.accuracy['host']:.4f}"
+        if "float" in r.accuracy:
+            acc += f"   float {r.accuracy['float']:.4f}"
+        lines.append(f"accuracy   {acc}   (top-1 vs labels y)")
+    lat = r.latency
+    if lat["counter"] == "none":
+        lines.append("latency    not measured (the device has no counter)")
+    else:
+        lines.append(f"latency    {lat['counter']}: min {lat['min']:,}  median {lat['median']:,.0f}  "
+                     f"max {lat['max']:,}")
+    lines.append(f"wall       {1000 * r.wall_per_sample:.1f} ms per sample over the serial protocol")
+    if r.float_model:
+        fm = r.float_model
+        lines += ["", f"device vs float model {fm['path']} ({fm['runtime']}):",
+                  f"{'output':<8}{'acc':>8}{'rmse':>12}{'mae':>12}{'l2r':>12}{'cos':>10}"]
+        fmt = lambda v, w, p: f"{'-':>{w}}" if v is None else f"{v:>{w}.{p}f}"  # noqa: E731
+        for m in fm["metrics"]:
+            lines.append(f"{m['output']:<8}{fmt(m['acc'], 8, 4)}{fmt(m['rmse'], 12, 6)}"
+                         f"{fmt(m['mae'], 12, 6)}{fmt(m['l2r'], 12, 6)}{fmt(m['cos'], 10, 6)}")
+    lines += ["", "PASS: every output bit-exact with the host reference" if r.passed else
+              f"FAIL: {r.samples - r.exact} of {r.samples} samples differ from the host reference "
+              f"(first: sample {r.first_mismatch})"]
+    return "\n".join(lines)

@@ -92,10 +92,11 @@ def activation_range(lo: float, hi: float, scale: float, zero_point: int,
     """TFLite's CalculateActivationRangeQuantized for a clamp to [lo, hi] (floats, may be inf)."""
     info = np.iinfo(dtype)
     qmin, qmax = int(info.min), int(info.max)
+    # TFLite divides in float32: a float64 quotient can round the other way at a tie
     if lo > -math.inf:
-        qmin = max(qmin, zero_point + tflite_round(lo / scale))
+        qmin = max(qmin, zero_point + tflite_round(float(np.float32(lo) / np.float32(scale))))
     if hi < math.inf:
-        qmax = min(qmax, zero_point + tflite_round(hi / scale))
+        qmax = min(qmax, zero_point + tflite_round(float(np.float32(hi) / np.float32(scale))))
     return qmin, qmax
 
 

@@ -7,7 +7,7 @@ All three lower to one kernel, tm_clamp: out = out_zp + requantize(x - in_zp), c
   quantization, whatever the output's says (so its output keeps the input's quantization).
 - Clip (general bounds; TFLite's RELU_N1_TO_1 semantics) requantizes like Relu, bounds
   quantized with the output's parameters.
-Bounds are quantized with a float32 division, as TFLite does.
+Bounds are quantized with numerics.activation_range (a float32 division, as TFLite).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ir import Graph, Node
-from ..numerics import multiply_by_quantized_multiplier, quantize_multiplier, round_half_away
+from ..numerics import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
 from .base import (Arg, KernelCall, Op, clamp_float, float_bounds, io_dtype,
                    per_tensor, register, tensor_args, unsupported_dtype)
 
@@ -42,21 +42,13 @@ class Int8Params:
     act_max: int
 
 
-def _quantized_bound(value: float, scale: float, zero_point: int) -> int:
-    """zero_point + round(value / scale) in float32, saturated to int8."""
-    quotient = np.float64(np.float32(value) / np.float32(scale))   # C's round() of a float
-    q = int(round_half_away(quotient)) + zero_point
-    return min(max(q, -128), 127)
-
-
 def _requantizing(node: Node, graph: Graph, lo: float, hi: float) -> Int8Params:
     """TFLite's ReluPrepare / QuantizedReluX: input scale / output scale in float32."""
     in_scale, in_zp = per_tensor(graph.tensor(node.inputs[0]))
     out_scale, out_zp = per_tensor(graph.tensor(node.outputs[0]))
     multiplier, shift = quantize_multiplier(float(np.float32(in_scale) / np.float32(out_scale)))
-    act_min = -128 if lo == -math.inf else _quantized_bound(lo, out_scale, out_zp)
-    act_max = 127 if hi == math.inf else _quantized_bound(hi, out_scale, out_zp)
-    return Int8Params(in_zp, out_zp, multiplier, shift, act_min, act_max)
+    return Int8Params(in_zp, out_zp, multiplier, shift,
+                      *activation_range(lo, hi, out_scale, out_zp))
 
 
 def clamp_int8(x: np.ndarray, p: Int8Params) -> np.ndarray:
@@ -121,7 +113,7 @@ class Relu6(_Clamp):
     def prepare_int8(self, node, graph):
         # TFLM's Relu6Prepare: FloatToQuantizedType(6) in the input quantization, no rescale
         in_scale, in_zp = per_tensor(graph.tensor(node.inputs[0]))
-        return Int8Params(in_zp, in_zp, *IDENTITY, in_zp, _quantized_bound(6.0, in_scale, in_zp))
+        return Int8Params(in_zp, in_zp, *IDENTITY, *activation_range(0.0, 6.0, in_scale, in_zp))
 
 
 @register

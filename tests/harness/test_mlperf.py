@@ -1,7 +1,4 @@
-"""MLPerf Tiny int8 models compiled by tinyml, run in QEMU, against TFLite Micro.
-
-A model the compiler cannot compile yet is skipped with the compiler's reason.
-"""
+"""MLPerf Tiny int8 models compiled by tinyml, run in QEMU, against TFLite Micro."""
 
 import subprocess
 import sys
@@ -11,6 +8,7 @@ import pytest
 
 from conftest import QEMU_BOARDS, SHARED
 from tinyml.harness.qemu import run_on_board
+from tinyml.references import tflm_run
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow]
 
@@ -32,25 +30,12 @@ def compiled(tmp_path_factory):
             if not model.exists():
                 pytest.skip(f"{model} not present")
             out = tmp_path_factory.mktemp(name) / f"{name}_tinyml"
-            done = subprocess.run([sys.executable, "-m", "tinyml.cli", "compile", str(model),
+            done = subprocess.run([sys.executable, "-m", "tinyml", "compile", str(model),
                                    "--target", "cortex-m4", "-o", str(out)], capture_output=True, text=True)
-            cache[name] = (model, out, done.stderr.strip().splitlines()[-1:] if done.returncode else None)
-        model, out, error = cache[name]
-        if error:
-            pytest.skip(f"tinyml compile cannot compile {name} yet: {error[0][-200:]}")
-        return model, out
+            assert done.returncode == 0, done.stderr
+            cache[name] = (model, out)
+        return cache[name]
     return get
-
-
-def _tflm(model, xs):
-    runtime = pytest.importorskip("tflite_micro").runtime
-    interp = runtime.Interpreter.from_file(str(model), arena_size=2_000_000)
-    outs = []
-    for x in xs:
-        interp.set_input(x, 0)
-        interp.invoke()
-        outs.append(interp.get_output(0).copy())
-    return np.stack(outs)
 
 
 @pytest.mark.parametrize("board", QEMU_BOARDS)
@@ -62,7 +47,7 @@ def test_bit_exact_with_tflite_micro(compiled, name, board):
     info = np.iinfo(spec.dtype)
     xs = np.random.default_rng(3).integers(info.min, info.max + 1, size=(10, *spec.shape)).astype(spec.dtype)
     outs, stats = run_on_board(folder, board, [xs])
-    np.testing.assert_array_equal(outs[0], _tflm(model, xs))
+    np.testing.assert_array_equal(outs[0], tflm_run(model, [xs])[0])
     _, again = run_on_board(folder, board, [xs])
     assert stats.sample_instructions == again.sample_instructions
     assert sum(stats.layer_instructions) == stats.instructions

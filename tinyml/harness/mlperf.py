@@ -14,20 +14,16 @@ m-lap-us figures are deterministic (K=5: 32 ns, ~31 MIPS, near the mps2's 25 MHz
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import serial
 
-from tinyml.harness import icount
 from tinyml.harness.errors import HarnessError
 from tinyml.harness.firmware import Firmware
 from tinyml.harness.model_dir import TensorInfo
+from tinyml.harness.qemu import QemuServer
 
 MAX_COMMAND = 80          # characters the runner sends per command, '%' excluded
 ICOUNT_SHIFT = 5
@@ -208,57 +204,19 @@ def raw_outputs(values: list[float], tensors: tuple[TensorInfo, ...]) -> list[np
     return outs
 
 
-class MlperfQemu:
+class MlperfQemu(QemuServer):
     """MLPerf-mode firmware in QEMU; `device` is the runner's side on its UART socket."""
 
     def __init__(self, fw: Firmware, *, timeout: float = 5.0, icount_shift: int = ICOUNT_SHIFT,
                  connect_timeout: float = 10.0):
-        from tinyml.harness.qemu import _free_port, qemu_base_command
         if fw.protocol != "mlperf":
             raise HarnessError(f"{fw.elf} speaks the {fw.protocol} protocol; build it with protocol='mlperf'")
-        self.fw, self.icount_shift = fw, icount_shift
-        self._tmp = Path(tempfile.mkdtemp(prefix="tinyml-mlperf-"))
-        self._log = self._tmp / "marks.log"
-        port = _free_port()
-        cmd = qemu_base_command(fw.board, fw.elf) + [
-            "-icount", f"shift={icount_shift},sleep=off",
-            "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on",
-            *icount.plugin_args(icount.plugin_path(), fw.symbols["tm_marks"], fw.mark_count, self._log)]
-        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + connect_timeout
-        while True:   # the first client to connect starts the guest (wait=on)
-            try:
-                self.device = MlperfDevice(f"socket://127.0.0.1:{port}", timeout=timeout)
-                break
-            except HarnessError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.close()
-                    raise HarnessError(f"QEMU did not open its serial port {port}") from None
-                time.sleep(0.02)
+        self.icount_shift = icount_shift
+        self._start(fw, "tinyml-mlperf-", ("-icount", f"shift={icount_shift},sleep=off"))
+        self._connect_qemu(lambda: MlperfDevice(f"socket://127.0.0.1:{self.port}", timeout=timeout),
+                           connect_timeout)
         try:
             self.boot_lines = self.device.wait_boot()
         except HarnessError:
             self.close()
             raise
-
-    def invoke_counts(self) -> list[icount.InvokeCounts]:
-        return icount.split_invokes(icount.parse_marks(icount.read_log(self._log)),
-                                    self.fw.model.num_layers)
-
-    def close(self) -> None:
-        if getattr(self, "device", None):
-            self.device.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def __enter__(self) -> "MlperfQemu":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

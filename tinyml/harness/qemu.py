@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import struct
 import subprocess
 import tempfile
@@ -22,6 +21,7 @@ import numpy as np
 
 from tinyml.harness import framing as fr
 from tinyml.harness import icount
+from tinyml.harness.emulator import EmulatorSession, free_port
 from tinyml.harness.errors import HarnessError
 from tinyml.harness.firmware import Firmware, build_firmware
 from tinyml.harness.protocol import Device, InvokeResult, parse_invoke, to_bytes
@@ -218,13 +218,46 @@ def run_on_board(model_dir: str | Path, board: str, inputs: list[np.ndarray], *,
     return run_firmware(fw, inputs, timeout=timeout)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class QemuServer(EmulatorSession):
+    """QEMU with the instruction-count plugin, its UART a TCP server on `port`."""
+
+    def _start(self, fw: Firmware, prefix: str, args: tuple[str, ...] = ()) -> None:
+        self.fw = fw
+        self._tmp = Path(tempfile.mkdtemp(prefix=prefix))
+        self._log = self._tmp / "marks.log"
+        self._log_pos, self._marks, self._counts = 0, [], []
+        self.port = free_port()
+        cmd = qemu_base_command(fw.board, fw.elf) + [
+            *args, "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait=on,nodelay=on",
+            *icount.plugin_args(icount.plugin_path(), fw.symbols["tm_marks"], fw.mark_count, self._log)]
+        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def _connect_qemu(self, make_device, connect_timeout: float) -> None:
+        self._connect(make_device, f"QEMU did not open its serial port {self.port}",
+                      time.monotonic() + connect_timeout, 0.02, self._stderr_tail)
+
+    def invoke_counts(self) -> list[icount.InvokeCounts]:
+        """Every inference the plugin has logged; each call parses only the lines appended
+        since the last, keeping the marks of an inference not yet ended for the next."""
+        try:
+            with open(self._log, "rb") as f:
+                f.seek(self._log_pos)
+                new = f.read()
+        except FileNotFoundError:
+            raise HarnessError(f"the QEMU plugin wrote no log at {self._log}") from None
+        whole = new.rfind(b"\n") + 1   # a line still being written waits for the next call
+        self._log_pos += whole
+        self._marks += icount.parse_marks(new[:whole].decode().splitlines())
+        # split_invokes forgets everything at an invoke end, so it can resume after one.
+        ended = len(self._marks)
+        while ended and self._marks[ended - 1][0] != icount.INVOKE_END:
+            ended -= 1
+        self._counts += icount.split_invokes(self._marks[:ended], self.fw.model.num_layers)
+        del self._marks[:ended]
+        return list(self._counts)
 
 
-class QemuSession:
+class QemuSession(QemuServer):
     """QEMU serving the protocol on a local TCP port; `device` is the protocol client.
 
     Invoke results carry the plugin's exact instruction count (counter "instructions"),
@@ -233,51 +266,9 @@ class QemuSession:
 
     def __init__(self, fw: Firmware, *, timeout: float = 5.0, retries: int = 3,
                  connect_timeout: float = 10.0):
-        self.fw = fw
-        self._tmp = Path(tempfile.mkdtemp(prefix="tinyml-qemu-"))
-        self._log = self._tmp / "marks.log"
-        self.port = _free_port()
-        cmd = qemu_base_command(fw.board, fw.elf) + [
-            "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait=on,nodelay=on",
-            *icount.plugin_args(icount.plugin_path(), fw.symbols["tm_marks"], fw.mark_count, self._log)]
-        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        # QEMU starts the guest when the first client connects (wait=on): the client we keep
-        # must be that first one, so no probing connection.
-        deadline = time.monotonic() + connect_timeout
-        while True:
-            try:
-                self.device = _CountingDevice(self, f"socket://127.0.0.1:{self.port}",
-                                              timeout=timeout, retries=retries)
-                break
-            except HarnessError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    err = self.process.stderr.read().decode(errors="replace")[-300:] \
-                        if self.process.poll() is not None else ""
-                    self.close()
-                    raise HarnessError(f"QEMU did not open its serial port {self.port} {err}".strip()) from None
-                time.sleep(0.02)
-
-    def invoke_counts(self) -> list[icount.InvokeCounts]:
-        return icount.split_invokes(icount.parse_marks(icount.read_log(self._log)),
-                                    self.fw.model.num_layers)
-
-    def close(self) -> None:
-        if getattr(self, "device", None):
-            self.device.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def __enter__(self) -> "QemuSession":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        self._start(fw, "tinyml-qemu-")
+        self._connect_qemu(lambda: _CountingDevice(self, f"socket://127.0.0.1:{self.port}",
+                                                   timeout=timeout, retries=retries), connect_timeout)
 
 
 class _CountingDevice(Device):

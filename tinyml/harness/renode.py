@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyml.harness.emulator import EmulatorSession, free_port
 from tinyml.harness.errors import HarnessError
 from tinyml.harness.firmware import Firmware, build_firmware
 from tinyml.harness.protocol import Device, InvokeResult
@@ -164,16 +165,13 @@ def renode_command(resc: Path) -> list[str]:
     return [RENODE, "--disable-xwt", "--plain", "-e", f"include {_token(resc)}"]
 
 
-def _free_port() -> int:
-    from tinyml.harness.qemu import _free_port as free   # one helper for both emulators
-    return free()
-
-
-class RenodeSession:
+class RenodeSession(EmulatorSession):
     """Renode serving the protocol on a local TCP port; `device` is the protocol client.
 
     Same shape as QemuSession: `with RenodeSession(fw) as s: outs, res = s.device.run([x])`.
     """
+
+    stop_timeout = 10.0
 
     def __init__(self, fw: Firmware, *, timeout: float = 5.0, retries: int = 3,
                  connect_timeout: float = 60.0):
@@ -181,44 +179,18 @@ class RenodeSession:
             raise HarnessError(NOT_INSTALLED)
         self.fw = fw
         self._tmp = Path(tempfile.mkdtemp(prefix="tinyml-renode-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.script = write_scripts(fw, self._tmp, self.port)
-        self._log = open(self._tmp / "renode.log", "wb")
-        self.process = subprocess.Popen(renode_command(self.script), stdin=subprocess.DEVNULL,
-                                        stdout=self._log, stderr=subprocess.STDOUT, cwd=self._tmp)
+        log = self._tmp / "renode.log"
+        with open(log, "wb") as out:   # Renode writes to its own copy of the handle
+            self.process = subprocess.Popen(renode_command(self.script), stdin=subprocess.DEVNULL,
+                                            stdout=out, stderr=subprocess.STDOUT, cwd=self._tmp)
         # Renode (Mono/.NET) takes seconds to start; the socket opens once the script ran.
-        deadline = time.monotonic() + connect_timeout
-        while True:
-            try:
-                self.device = _RenodeDevice(f"socket://127.0.0.1:{self.port}", timeout=timeout,
-                                            retries=retries)
-                break
-            except HarnessError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    tail = (self._tmp / "renode.log").read_bytes()[-300:].decode(errors="replace").strip()
-                    self.close()
-                    raise HarnessError(f"Renode did not open its UART socket {self.port}"
-                                       + (f": {tail}" if tail else "")) from None
-                time.sleep(0.2)
-
-    def close(self) -> None:
-        if getattr(self, "device", None):
-            self.device.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-        shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def __enter__(self) -> "RenodeSession":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        self._connect(lambda: _RenodeDevice(f"socket://127.0.0.1:{self.port}", timeout=timeout,
+                                            retries=retries),
+                      f"Renode did not open its UART socket {self.port}",
+                      time.monotonic() + connect_timeout, 0.2,
+                      lambda: log.read_bytes()[-300:].decode(errors="replace"))
 
 
 class _RenodeDevice(Device):

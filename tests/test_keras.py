@@ -12,6 +12,7 @@ from tinyml.codegen import write_library
 from tinyml.compiler import compile_model
 from tinyml.errors import UnsupportedError
 from tinyml.frontends import load_model
+from tinyml.frontends.keras import keras2_layers
 from tinyml.harness.host import run_host
 from tinyml.numerics import quantize
 from tinyml.ref import run as ref_run
@@ -140,3 +141,30 @@ def test_digits_cnn_int8_ptq_matches_tf_converter(tf, tmp_path):
     our_acc = float(np.mean(out.reshape(len(y_test), -1).argmax(1) == y_test))
     assert abs(our_acc - tf_acc) <= 0.01, (f"tinyml int8 {our_acc:.2%} vs TF int8 {tf_acc:.2%} "
                                            f"(float {float_acc:.2%})")
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("rel", ["mlperf_tiny/ad/ad01.h5", "mlperf_tiny/vww/vww_96.h5",
+                                 "mlperf_tiny/kws/kws_ref_model_savedmodel"])
+def test_shared_keras_models_match_tensorflow(tf, rel, shared_models, tmp_path):
+    """The MLPerf Tiny Keras files, compiled to float C, against TensorFlow running them."""
+    path = shared_models / rel
+    graph = load_model(path)
+    spec = graph.tensor(graph.inputs[0])
+    x = np.random.default_rng(SEED).uniform(-1, 1, (4, *spec.shape)).astype(np.float32)
+    if path.is_dir():  # a TF 2 Keras 2 SavedModel: current TF runs it only in graph mode
+        with tf.compat.v1.Session(graph=tf.Graph()) as sess:
+            meta = tf.compat.v1.saved_model.loader.load(sess, ["serve"], str(path))
+            sig = meta.signature_def["serving_default"]
+            feed, fetch = (next(iter(m.values())).name for m in (sig.inputs, sig.outputs))
+            want = np.stack([sess.run(fetch, {feed: s}) for s in x])
+    else:
+        model = tf.keras.models.load_model(path, compile=False,
+                                           custom_objects=keras2_layers(tf.keras))
+        want = np.stack([model(s, training=False).numpy() for s in x])
+    write_library(compile_model(path).code, tmp_path / "lib")
+    got = run_host(tmp_path / "lib", [x])[0]
+    span = float(want.max() - want.min()) or 1.0
+    assert np.max(np.abs(got.reshape(want.shape) - want)) <= 1e-4 * span

@@ -72,12 +72,26 @@ def _with_batch_one(keras, inputs, call, source: str):
     return keras.Model(fixed, outputs)
 
 
+def keras2_layers(keras) -> dict:
+    """Keras 2 wrote `groups` into DepthwiseConv2D configs; Keras 3 refuses the argument."""
+
+    class DepthwiseConv2D(keras.layers.DepthwiseConv2D):
+        def __init__(self, *args, groups=1, **kwargs):
+            super().__init__(*args, **kwargs)
+
+    return {"DepthwiseConv2D": DepthwiseConv2D}
+
+
 def _keras_model(tf, path: Path, source: str):
     try:
         model = tf.keras.models.load_model(path, compile=False)
     except Exception as exc:
-        raise ModelError(f"cannot load the Keras model ({_first_line(exc)})",
-                         model=source) from None
+        try:
+            model = tf.keras.models.load_model(path, compile=False,
+                                               custom_objects=keras2_layers(tf.keras))
+        except Exception:
+            raise ModelError(f"cannot load the Keras model ({_first_line(exc)})",
+                             model=source) from None
     inputs = getattr(model, "inputs", None)
     if not inputs:  # a subclassed model that was never built: the converter traces it as is
         return model
@@ -100,14 +114,29 @@ def _saved_model(tf, path: Path, source: str):
         xs[0] if len(xs) == 1 else dict(zip(named, xs))), source)
 
 
+def _v1_saved_model_converter(tf, path: Path, source: str, reason: ModelError):
+    """SavedModels written by TF 2 Keras 2 with optimizer state no longer load as objects in
+    current TF; the graph-mode converter restores only the variables."""
+    try:
+        return tf.compat.v1.lite.TFLiteConverter.from_saved_model(str(path))
+    except Exception:
+        raise reason from None
+
+
 def keras_to_tflite(path: str | Path) -> bytes:
     """The float TFLite flatbuffer of a Keras model or SavedModel folder."""
     path, source = Path(path), str(path)
     tf = _import_tensorflow(source)
     with _captured_output() as output:
-        model = (_saved_model if path.is_dir() else _keras_model)(tf, path, source)
         try:
-            return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+            model = (_saved_model if path.is_dir() else _keras_model)(tf, path, source)
+            converter = tf.lite.TFLiteConverter.from_keras_model(model)
+        except ModelError as exc:
+            if not path.is_dir():
+                raise
+            converter = _v1_saved_model_converter(tf, path, source, exc)
+        try:
+            return converter.convert()
         except Exception as exc:
             log = output().strip().splitlines()
             detail = f"; {log[-1]}" if log else ""

@@ -64,3 +64,23 @@ def test_reference_matches_tflite_micro(act, per_channel, tmp_path):
     graph = load_model(path)
     inputs = random_inputs(graph, 40, rng)
     np.testing.assert_array_equal(run_ref(graph, inputs)[0], tflm_run(path, inputs)[0])
+
+
+def test_bias_quantized_dimension_out_of_range_is_tolerated(tmp_path):
+    """TFLite Micro accepts a per-channel bias whose quantized_dimension exceeds its rank."""
+    rng = np.random.default_rng(7)
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 10), "int8", scale=0.05, zero_point=2)
+    w_scale = rng.uniform(0.002, 0.02, 4)
+    w = b.tensor("w", (4, 10), "int8", data=rng.integers(-127, 128, (4, 10)), scale=w_scale, axis=0)
+    bias = b.tensor("b", (4,), "int32", data=rng.integers(-900, 900, 4), scale=0.05 * w_scale,
+                    axis=3)
+    y = b.tensor("y", (1, 4), "int8", scale=0.1, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, bias], [y], "FullyConnectedOptions")
+    path = tmp_path / "fc.tflite"
+    path.write_bytes(b.build([x], [y]))
+    graph = load_model(path)
+    inputs = random_inputs(graph, 20, rng)
+    want = tflm_run(path, inputs)[0]
+    np.testing.assert_array_equal(run_ref(graph, inputs)[0], want)
+    assert_c_matches_ref(graph, inputs, tmp_path / "lib")

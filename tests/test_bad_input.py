@@ -144,3 +144,38 @@ def test_usage_errors_exit_2(args, tmp_path):
     rc, _, err = tinyml(*args, cwd=tmp_path)
     assert_one_line_error(rc, err, 2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+
+
+def test_a_folder_of_other_files_is_never_replaced(good_tflite, tmp_path):
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "notes.txt").write_text("mine")
+    rc, _, err = tinyml("compile", good_tflite.name, "-o", "proj", cwd=tmp_path)
+    assert_one_line_error(rc, err, 2, "proj", "other files")
+    assert [p.name for p in (tmp_path / "proj").iterdir()] == ["notes.txt"]
+
+
+def test_an_earlier_output_is_replaced_whole_and_readable(good_tflite, tmp_path):
+    for _ in range(2):
+        rc, _, err = tinyml("compile", good_tflite.name, "-o", "lib", cwd=tmp_path)
+        assert rc == 0, err
+    assert (tmp_path / "lib" / "report.json").is_file()
+    assert (tmp_path / "lib").stat().st_mode & 0o055, "output folder readable by others as umask allows"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.tflite", "lib"]
+
+
+def test_kernel_namespace_is_reserved(good_tflite, tmp_path):
+    rc, _, err = tinyml("compile", good_tflite.name, "--name", "tm_nn", cwd=tmp_path)
+    assert_one_line_error(rc, err, 2, "tm_nn")
+    assert_nothing_written(tmp_path, good_tflite.name)
+
+
+def test_int8_tensor_without_quantization(tmp_path):
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 4), "int8")
+    w = b.tensor("w", (2, 4), "int8", data=np.ones((2, 4)), scale=0.1, zero_point=0)
+    y = b.tensor("y", (1, 2), "int8", scale=0.1, zero_point=0)
+    b.op("FULLY_CONNECTED", [x, w, -1], [y])
+    (tmp_path / "noq.tflite").write_bytes(b.build([x], [y]))
+    rc, _, err = tinyml("compile", "noq.tflite", "-o", "out", cwd=tmp_path)
+    assert_one_line_error(rc, err, 1, "noq.tflite", "'x'", "without quantization")
+    assert_nothing_written(tmp_path, "noq.tflite")

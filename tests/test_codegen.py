@@ -1,9 +1,11 @@
 """The generated library: API shape, no mutable globals, report keys, atomic writes."""
 
 import json
+import shutil
 import subprocess
 
 import numpy as np
+import pytest
 
 from test_op_fully_connected import fc_graph
 from tinyml.codegen import lower_model, write_library
@@ -70,7 +72,17 @@ def test_floats_are_exact_hex_literals():
     assert c_float(float("inf")) == "FLT_MAX"
 
 
-def test_cmake_and_make_fragment_build(tmp_path):
+def test_cmake_builds_the_library(tmp_path):
+    if shutil.which("cmake") is None:
+        pytest.skip("cmake is not installed")
+    lib = _two_layer_library(tmp_path, "float32")
+    subprocess.run(["cmake", "-S", str(lib), "-B", str(tmp_path / "b")], check=True,
+                   capture_output=True)
+    subprocess.run(["cmake", "--build", str(tmp_path / "b")], check=True, capture_output=True)
+    assert (tmp_path / "b" / "libtwo.a").is_file()
+
+
+def test_make_fragment_builds(tmp_path):
     lib = _two_layer_library(tmp_path, "float32")
     (tmp_path / "app.mk").write_text(
         f"include {lib}/two.mk\n"

@@ -72,7 +72,12 @@ def test_generated_c_is_strict_and_sanitizer_clean(rel, shared_models, tmp_path)
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("arm-none-eabi-gcc is not installed (the set-up command installs it)")
     for src in (tmp_path / "lib").glob("*.c"):
+        obj = tmp_path / (src.stem + ".o")
         subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard",
                         "-mfpu=fpv4-sp-d16", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror",
-                        "-c", str(src), "-o", str(tmp_path / (src.stem + ".o"))],
-                       check=True, capture_output=True)
+                        "-c", str(src), "-o", str(obj)], check=True, capture_output=True)
+        symbols = subprocess.run(["arm-none-eabi-nm", str(obj)], capture_output=True, text=True,
+                                 check=True).stdout
+        mutable = [line for line in symbols.splitlines() if line.split()[-2:-1] in
+                   (["D"], ["d"], ["B"], ["b"], ["C"])]
+        assert not mutable, f"mutable globals in {src.name}: {mutable}"

@@ -15,6 +15,7 @@ from .passes import run_pipeline
 from .targets.cores import get_core
 
 DTYPES = ("int8", "float32")
+RESERVED_PREFIX = "tm_"
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,19 @@ class Compiled:
 def default_name(model_path: str | Path) -> str:
     stem = Path(model_path).stem if Path(model_path).suffix else Path(model_path).name
     name = re.sub(r"[^0-9a-zA-Z_]", "_", stem).lower().strip("_") or "model"
-    return name if not name[0].isdigit() else "m" + name
+    if name[0].isdigit() or name.startswith(RESERVED_PREFIX):
+        name = "model_" + name
+    return name
 
 
 def check_supported(graph: Graph) -> None:
     """Every op known and on a dtype it computes on; all problems reported at once."""
     from .ops import REGISTRY
     problems = []
+    for tensor in graph.tensors.values():
+        if tensor.dtype in ("int8", "uint8", "int16") and tensor.quant is None:
+            problems.append(f"{tensor.dtype} tensor {tensor.name!r} without quantization "
+                            "parameters")
     for node in graph.nodes:
         op = REGISTRY.get(node.op)
         dtype = graph.tensor(node.inputs[0]).dtype if node.inputs and node.inputs[0] else None
@@ -59,6 +66,9 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
     name = name or default_name(model_path)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise UsageError(f"--name {name!r} is not a C identifier")
+    if name.lower().startswith(RESERVED_PREFIX):
+        raise UsageError(f"--name {name!r}: names starting with {RESERVED_PREFIX!r} belong to the "
+                         "kernel library")
     if dtype is not None and dtype not in DTYPES:
         raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}")
     graph = run_pipeline(load_model(model_path, input_shapes))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,9 +16,9 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from ..errors import TinymlError
+from ..errors import TinymlError, UsageError
 from ..resources import data_dir
-from .lower import DTYPE_MACROS, ModelCode, arg_record
+from .lower import CTYPES, DTYPE_MACROS, ModelCode, arg_record
 from .report import build_report
 
 
@@ -73,8 +74,7 @@ def render_library(code: ModelCode) -> dict[str, str]:
     context = {
         "name": code.name, "prefix": code.name.upper(), "code": code, "layers": layers,
         "inputs": code.inputs, "outputs": code.outputs, "dtype_macros": DTYPE_MACROS,
-        "ctypes": {"float32": "float", "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t",
-                   "int32": "int32_t"},
+        "ctypes": CTYPES,
         # C has no empty arrays
         "arena_size": max(code.plan.size, code.plan.alignment), "alignment": code.plan.alignment,
         "kernel_sources": code.kernel_sources,
@@ -87,15 +87,34 @@ def render_library(code: ModelCode) -> dict[str, str]:
     }
 
 
+def _check_replaceable(outdir: Path) -> None:
+    """Only an empty folder or an earlier tinyml output may be replaced: never a user's files."""
+    if not outdir.exists():
+        return
+    if not outdir.is_dir():
+        raise UsageError(f"the output {outdir} exists and is not a folder")
+    if any(outdir.iterdir()) and not (outdir / "report.json").is_file():
+        raise UsageError(f"the output folder {outdir} holds other files (no report.json): "
+                         "choose another -o or empty it")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_library(code: ModelCode, outdir: Path, report_extra: dict | None = None) -> dict:
     """Write the whole folder atomically; returns the report."""
     outdir = Path(outdir)
+    _check_replaceable(outdir)
     files = render_library(code)
     report = build_report(code, **(report_extra or {}))
     kernels = data_dir("codegen") / "kernels"
     try:
         outdir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
+        staging.chmod(0o777 & ~_umask())   # mkdtemp's 0700 is for temporaries, not outputs
     except OSError as exc:
         raise TinymlError(f"cannot write the output folder {outdir}: {exc.strerror}") from None
     try:
@@ -107,8 +126,12 @@ def write_library(code: ModelCode, outdir: Path, report_extra: dict | None = Non
             shutil.copyfile(kernels / fname, staging / fname)
         (staging / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         if outdir.exists():
-            shutil.rmtree(outdir)
-        staging.rename(outdir)
+            old = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.old.", dir=outdir.parent))
+            outdir.rename(old / outdir.name)
+            staging.rename(outdir)
+            shutil.rmtree(old)
+        else:
+            staging.rename(outdir)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise TinymlError(f"cannot write the output folder {outdir}: {exc.strerror}") from None

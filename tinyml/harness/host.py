@@ -60,12 +60,15 @@ def build_host(model_dir: Path, *, sanitize: bool = False, opt: str = "-O2") -> 
     build.mkdir(exist_ok=True)
     runner_c = build / "runner.c"
     runner_c.write_text(runner)
-    cmd = [cc, *flags, "-I", str(model_dir), *map(str, sources), str(runner_c), "-lm", "-o", str(exe)]
+    partial = exe.with_name(f"{exe.name}.{os.getpid()}.tmp")   # never run a half-written file
+    cmd = [cc, *flags, "-I", str(model_dir), *map(str, sources), str(runner_c), "-lm", "-o",
+           str(partial)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines() or ["(no output)"]
         first = next((l for l in lines if "error" in l), lines[0])
         raise BuildError(f"host build failed: {first}", model=str(model_dir))
+    os.replace(partial, exe)
     return exe
 
 

@@ -7,12 +7,14 @@ intervals of step indices. The lower bound is the largest total size of buffers 
 step: no plan that keeps every buffer whole can be smaller.
 
 Pure functions: requests in, a plan out. `check_plan` verifies that no two buffers alive at
-the same step share a byte.
+the same step share a byte (raising PlanError, also under `python -O`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ..errors import TinymlError
 
 
 @dataclass(frozen=True)
@@ -69,14 +71,21 @@ def plan_arena(requests: list[BufferRequest], alignment: int = 16) -> ArenaPlan:
     return ArenaPlan(offsets, _align(size, alignment), lower_bound(requests), alignment)
 
 
+class PlanError(TinymlError):
+    """A plan that would corrupt memory: a bug of the planner, never of the model."""
+
+
 def check_plan(plan: ArenaPlan, requests: list[BufferRequest]) -> None:
-    """Raise AssertionError if two simultaneously live buffers overlap or one leaves the arena."""
+    """Raise PlanError if two simultaneously live buffers overlap or one leaves the arena."""
     for r in requests:
         off = plan.offsets[r.name]
-        assert off % plan.alignment == 0, f"{r.name} misaligned at {off}"
-        assert off + r.size <= plan.size, f"{r.name} ends past the arena"
+        if off % plan.alignment:
+            raise PlanError(f"arena plan: {r.name} misaligned at {off}")
+        if off + r.size > plan.size:
+            raise PlanError(f"arena plan: {r.name} ends past the arena")
     for i, a in enumerate(requests):
         for b in requests[i + 1:]:
             if a.size and b.size and _live_together(a, b):
                 oa, ob = plan.offsets[a.name], plan.offsets[b.name]
-                assert oa + a.size <= ob or ob + b.size <= oa, f"{a.name} overlaps {b.name}"
+                if not (oa + a.size <= ob or ob + b.size <= oa):
+                    raise PlanError(f"arena plan: {a.name} overlaps {b.name}")

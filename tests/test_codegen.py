@@ -69,7 +69,7 @@ def test_floats_are_exact_hex_literals():
     for v in (0.1, -3.5e-8, 1.0, 3.4028234663852886e38):
         text = c_float(v)
         assert float.fromhex(text.rstrip("f")) == float(np.float32(v))
-    assert c_float(float("inf")) == "FLT_MAX"
+    assert c_float(float("inf")) == "FLT_MAX" and c_float(float("nan")) == "NAN"
 
 
 def test_cmake_builds_the_library(tmp_path):

@@ -35,6 +35,8 @@ static void put_tensor(uint8_t *buf, uint32_t *n, const tmg_tensor_t *t)
     *n += 12u;
 }
 
+/* The reply fits in buf and the name in its u8 length: the glue asserts both at compile time
+ * (TMG_INFO_BYTES <= TM_FRAME_MAX_PAYLOAD, name <= TM_INFO_NAME_MAX bytes). */
 static void do_info(void)
 {
     static uint8_t buf[TM_FRAME_MAX_PAYLOAD];

@@ -152,7 +152,7 @@ static void lap(void)
 /* -- input loading ----------------------------------------------------------------- */
 static uint32_t elem_size(const tmg_tensor_t *t)
 {
-    return t->dtype == 3u ? 2u : (t->dtype == 4u || t->dtype == 5u) ? 4u : 1u;
+    return t->dtype == TM_DTYPE_INT16 ? 2u : (t->dtype == TM_DTYPE_INT32 || t->dtype == TM_DTYPE_FLOAT32) ? 4u : 1u;
 }
 
 static uint32_t input_bytes(int floats)
@@ -192,11 +192,11 @@ static void store_float(uint32_t e, const uint8_t raw[4])
         pos += tmg_inputs[i].bytes;
     }
     volatile uint8_t *dst = input_at(pos, &t);
-    if (t->dtype == 5u) {
+    if (t->dtype == TM_DTYPE_FLOAT32) {
         memcpy((void *)dst, raw, 4);
         return;
     }
-    const int32_t lo = t->dtype == 1u ? -128 : 0, hi = t->dtype == 1u ? 127 : 255;
+    const int32_t lo = t->dtype == TM_DTYPE_INT8 ? -128 : 0, hi = t->dtype == TM_DTYPE_INT8 ? 127 : 255;
     float q = roundf(x / t->scale) + (float)t->zero_point;
     q = q < (float)lo ? (float)lo : q > (float)hi ? (float)hi : q;
     *dst = (uint8_t)(int32_t)q;
@@ -225,8 +225,9 @@ static void db_load(const char *arg)
         return;
     }
     for (uint32_t i = 0; i < TMG_NUM_INPUTS; ++i) {
-        if (n != input_bytes(0) && tmg_inputs[i].dtype != 5u &&
-            (tmg_inputs[i].dtype > 2u || tmg_inputs[i].scale == 0.0f)) {
+        const uint8_t dtype = tmg_inputs[i].dtype;
+        if (n != input_bytes(0) && dtype != TM_DTYPE_FLOAT32 &&
+            ((dtype != TM_DTYPE_INT8 && dtype != TM_DTYPE_UINT8) || tmg_inputs[i].scale == 0.0f)) {
             error("db load: float32 data needs quantized int8/uint8 inputs");
             return;
         }
@@ -297,17 +298,17 @@ static void results(void)
             int64_t q = 0;
             float f = 0.0f;
             switch (t->dtype) {
-            case 1u: q = (int8_t)p[k]; break;
-            case 2u: q = p[k]; break;
-            case 3u: { int16_t v; memcpy(&v, &p[2u * k], 2); q = v; } break;
-            case 4u: { int32_t v; memcpy(&v, &p[4u * k], 4); q = v; } break;
+            case TM_DTYPE_INT8: q = (int8_t)p[k]; break;
+            case TM_DTYPE_UINT8: q = p[k]; break;
+            case TM_DTYPE_INT16: { int16_t v; memcpy(&v, &p[2u * k], 2); q = v; } break;
+            case TM_DTYPE_INT32: { int32_t v; memcpy(&v, &p[4u * k], 4); q = v; } break;
             default: memcpy(&f, &p[4u * k], 4); break;
             }
             if (i || k) {
                 tm_uart_putc(',');
             }
-            if (t->dtype == 5u || t->scale != 0.0f) {
-                put_float(t->dtype == 5u ? f : (float)(q - t->zero_point) * t->scale);
+            if (t->dtype == TM_DTYPE_FLOAT32 || t->scale != 0.0f) {
+                put_float(t->dtype == TM_DTYPE_FLOAT32 ? f : (float)(q - t->zero_point) * t->scale);
             } else {
                 put_i64(q);   /* an unquantized integer output (argmax, say) */
             }

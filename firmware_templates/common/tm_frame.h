@@ -10,7 +10,8 @@
 #define TM_FRAME_MAGIC0 0xA5u
 #define TM_FRAME_MAGIC1 0x5Au
 #define TM_FRAME_MAX_PAYLOAD 1024u
-#define TM_PROTOCOL_VERSION 1u
+#define TM_PROTOCOL_VERSION 2u   /* 2: INFO dtypes are the header's TM_DTYPE_* values */
+#define TM_INFO_NAME_MAX 64u     /* longest model name INFO carries (the host's INFO_NAME_MAX) */
 
 enum {
     TM_CMD_INFO = 0x01,

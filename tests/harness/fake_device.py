@@ -1,6 +1,7 @@
 """A device speaking the eval protocol in Python, with injectable faults, for host tests.
 
-Model: one int8 input [1, 8], one int8 output [1, 8] = input + 1 (wrapping).
+Model: one int8 input [1, 8], one int8 output [1, 8] = input + 1 (wrapping); `info` makes
+it claim another model in INFO.
 """
 
 from __future__ import annotations
@@ -9,22 +10,35 @@ import socket
 import struct
 import threading
 
+import numpy as np
+
 from tinyml.harness import framing as fr
+from tinyml.harness.model_dir import TensorInfo
 
 N = 8
+INT8_1xN = TensorInfo(np.dtype(np.int8), (1, N), N, 0.5, -1)
+HELLO = bytes([fr.PROTOCOL_VERSION, 0, 0, 0, 0])
 
 
-def info_payload(name: str = "fake") -> bytes:
-    p = struct.pack("<BBBBIIH", fr.PROTOCOL_VERSION, 1, 1, 0, 64, 0xC0FFEE, fr.MAX_PAYLOAD)
-    p += bytes([len(name)]) + name.encode()
-    for _ in range(2):
-        p += bytes([1, 2]) + struct.pack("<2I", 1, N) + struct.pack("<Ifi", N, 0.5, -1)
-    return p
+def tensor_entry(t: TensorInfo) -> bytes:
+    """One tensor of an INFO reply, as the firmware writes it."""
+    return (bytes([t.dtype_code, len(t.shape)]) + struct.pack(f"<{len(t.shape)}I", *t.shape)
+            + struct.pack("<Ifi", t.nbytes, t.scale or 0.0, t.zero_point or 0))
+
+
+def info_payload(name: str | bytes = "fake", inputs=(INT8_1xN,), outputs=(INT8_1xN,),
+                 build_id: int = 0xC0FFEE) -> bytes:
+    """An INFO reply: by default the fake model's, else another model's tensors and build."""
+    raw = name.encode() if isinstance(name, str) else name
+    p = struct.pack("<BBBBIIH", fr.PROTOCOL_VERSION, len(inputs), len(outputs), 0, 64, build_id,
+                    fr.MAX_PAYLOAD)
+    return p + bytes([len(raw)]) + raw + b"".join(tensor_entry(t) for t in (*inputs, *outputs))
 
 
 class FakeDevice:
     def __init__(self, *, corrupt_replies=0, ignore_requests=0, garbage=b"", reset_on=None,
-                 silent=False, greet=True):
+                 silent=False, greet=True, info: bytes | None = None):
+        self.info = info_payload() if info is None else info
         self.corrupt_replies = corrupt_replies
         self.ignore_requests = ignore_requests
         self.garbage = garbage
@@ -50,7 +64,7 @@ class FakeDevice:
         conn, _ = self._srv.accept()
         with conn:
             if self.greet:
-                conn.sendall(fr.encode(fr.CMD_HELLO, 0, b"\x01\0\0\0\0"))
+                conn.sendall(fr.encode(fr.CMD_HELLO, 0, HELLO))
             dec = fr.Decoder()
             while True:
                 try:
@@ -73,11 +87,11 @@ class FakeDevice:
             self.ignore_requests -= 1
             return
         if self.reset_on == f.cmd:
-            conn.sendall(fr.encode(fr.CMD_HELLO, 0, b"\x01\0\0\0\0"))
+            conn.sendall(fr.encode(fr.CMD_HELLO, 0, HELLO))
             return
         r = f.cmd | fr.REPLY
         if f.cmd == fr.CMD_INFO:
-            self._reply(conn, r, f.seq, info_payload())
+            self._reply(conn, r, f.seq, self.info)
         elif f.cmd == fr.CMD_LOAD_INPUT:
             idx, off = struct.unpack_from("<BI", f.payload)
             data = f.payload[5:]

@@ -69,3 +69,34 @@ def test_real_board_points_to_flash_and_eval(tmp_path):
     assert "`tinyml flash" in done.stderr and "`tinyml eval" in done.stderr and "--port" in done.stderr
     done = _tinyml("run", tmp_path, "--stats", tmp_path / "s.json", "--input", tmp_path / "x.npy")
     assert done.returncode == 2 and "need --board" in done.stderr
+
+
+@pytest.mark.parametrize("counter, count, head", [("cycles", 5000, "cycles 5,000"),
+                                                  ("none", 0, "instructions: not measured on renode")])
+def test_renode_stats_are_run_stats(counter, count, head):
+    """Renode's RunStats: no per-layer counts, the firmware's own counter; the same table code."""
+    from tinyml.harness.run_stats import RunStats, stats_table
+    layers = [{"name": "fc", "op": "Gemm", "macs": 80, "kernel": "k", "extra": 1}]
+    stats = RunStats("stm32f746g-disco", 0, None, [], 10, 2, 3, 64, 16, 80, 0.5, layers,
+                     sample_instructions=[count] if counter != "none" else [], emulator="renode",
+                     counter=counter, cycles=count if counter == "cycles" else None)
+    doc = stats.to_dict()
+    assert doc["emulator"] == "renode" and doc["instructions"]["counter"] == counter
+    assert doc["instructions"]["per_layer"] == [] and doc["macs_per_instruction"] is None
+    assert doc["cycles"] == (count if counter == "cycles" else None)
+    assert doc["layers"] == [{"name": "fc", "op": "Gemm", "macs": 80, "kernel": "k"}]
+    assert doc["sram_bytes"] == 2 + 3 + 64 and doc["firmware"]["flash_bytes"] == 12
+    table = stats_table(doc)
+    assert head in table and "on stm32f746g-disco (renode)" in table
+
+
+def test_qemu_stats_document_keys():
+    from tinyml.harness.run_stats import RunStats
+    doc = RunStats("mps2-an386", 0, 100, [60, 40], 10, 2, 3, 64, 16, 80, 0.5,
+                   [{"name": "a", "op": "Gemm", "macs": 50}], sample_instructions=[100]).to_dict()
+    assert list(doc) == ["emulator", "board", "status", "instructions", "macs", "macs_per_instruction",
+                         "firmware", "peak_stack_bytes", "arena_bytes", "sram_bytes", "wall_seconds"]
+    assert doc["instructions"]["counter"] == "exact guest instructions (QEMU plugin)"
+    assert doc["instructions"]["per_layer"][0] == {"index": 0, "instructions": 60, "name": "a", "op": "Gemm",
+                                                   "macs": 50, "kernel": None}
+    assert doc["macs_per_instruction"] == 0.8

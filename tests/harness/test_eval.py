@@ -96,3 +96,45 @@ def test_nothing_uncompared_passes():
     r = EvalResult("m", "t", "d", 10, "x", 9, 3, 0, None, {"counter": "none"}, 0.01)
     assert not r.passed and r.to_dict()["bit_exact"]["rate"] == 0.9
     assert "FAIL: 1 of 10 samples differ" in format_table(r) and "first: sample 3" in format_table(r)
+
+
+
+def test_device_running_another_model_is_refused(digits_dir, capsys):
+    """--port: the fake device serves another model's INFO; no sample is sent after it."""
+    from fake_device import FakeDevice
+    from tinyml.harness import framing as fr
+    fake = FakeDevice()
+    rc = main(["eval", str(digits_dir), "--dataset", str(EXAMPLES / "digits_test.npz"),
+               "--port", fake.url, "--timeout", "0.5"])
+    err = capsys.readouterr().err
+    fake.close()
+    assert rc == 1 and err.count("\n") == 1, err
+    assert "runs model 'fake', not 'digits" in err and "tinyml flash" in err
+    assert fake.requests == [fr.CMD_INFO]
+
+
+def _digits_info(digits_dir, **change):
+    """The INFO the digits firmware sends, with `change` applied to the name, tensors or build."""
+    from fake_device import info_payload
+    from tinyml.harness.firmware import build_ids, device_name
+    from tinyml.harness.model_dir import read_model_dir
+    from tinyml.harness.protocol import parse_info
+    model = read_model_dir(digits_dir)
+    fields = dict(name=device_name(model), inputs=model.inputs, outputs=model.outputs,
+                  build_id=next(iter(build_ids(model))))
+    return parse_info(info_payload(**{**fields, **change}))
+
+
+def test_device_model_check(digits_dir):
+    from dataclasses import replace
+
+    from tinyml.harness.evaluate import check_device_model
+    from tinyml.harness.model_dir import read_model_dir
+    check_device_model(_digits_info(digits_dir), digits_dir, "dev")   # this folder's build: fine
+    out = read_model_dir(digits_dir).outputs[0]
+    wrong = [(dict(outputs=(replace(out, shape=(1, 5), nbytes=5),)), r"output 0 is int8 \[1, 5\] on the device"),
+             (dict(outputs=(out, out)), "has 2 outputs"),
+             (dict(build_id=0xC0FFEE), "another build .* 0x00C0FFEE")]
+    for change, match in wrong:
+        with pytest.raises(HarnessError, match=match):
+            check_device_model(_digits_info(digits_dir, **change), digits_dir, "dev")

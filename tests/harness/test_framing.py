@@ -1,6 +1,7 @@
 """Frame codec: the host decoder, and the firmware's C codec compiled for the host."""
 
 import shutil
+import struct
 import subprocess
 import zlib
 
@@ -92,3 +93,45 @@ def test_c_codec_agrees_with_python(c_codec):
     assert frames[0] == fr.Frame(0x81, 1, b"")
     assert frames[1].cmd == fr.CMD_NAK and frames[1].payload[0] == 1   # bad CRC
     assert frames[2] == fr.Frame(0x82, 2, bytes(range(256)) * 4)
+
+
+# -- batch mode: the RESULT and STATS frames `tinyml run --board` reads back from the UART --
+def _batch_outputs(frames, count=2):
+    """Outputs of a firmware with one int8 [4] output, from (sample, output, offset), bytes."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from tinyml.harness.model_dir import TensorInfo
+    from tinyml.harness.qemu import _collect_outputs
+    fw = SimpleNamespace(model=SimpleNamespace(outputs=(TensorInfo(np.dtype(np.int8), (4,), 4),)))
+    return _collect_outputs(fw, [fr.Frame(fr.CMD_RESULT, 0, head if isinstance(head, bytes) else
+                                          struct.pack("<IBI", *head) + data)
+                                 for head, data in frames], count)
+
+
+def test_result_frames_assemble_outputs():
+    out = _batch_outputs([((0, 0, 0), b"\1\2"), ((0, 0, 2), b"\3\4"), ((1, 0, 0), b"\5\6\7\x08")])
+    assert out[0].tolist() == [[1, 2, 3, 4], [5, 6, 7, 8]]
+
+
+@pytest.mark.parametrize("head, data, match", [
+    ((2, 0, 0), b"\0", "sample 2 of 2"),
+    ((0, 1, 0), b"\0", "output 1 of 1"),
+    ((0, 0, 3), b"\0\0", "bytes 3..5 of 4"),
+])
+def test_result_frames_out_of_bounds_are_harness_errors(head, data, match):
+    from tinyml.harness.errors import HarnessError
+    with pytest.raises(HarnessError, match=match):
+        _batch_outputs([(head, data)])
+
+
+def test_short_result_and_stats_frames_are_harness_errors():
+    from tinyml.harness.errors import HarnessError
+    from tinyml.harness.qemu import _collect_stats
+    with pytest.raises(HarnessError, match="less than its 9-byte header"):
+        _batch_outputs([(b"\0\0", b"")])
+    for payload, match in ((b"\0", "has 1 bytes"), (b"\5\0\0\0" + bytes(17), "sample 5 of 1"),
+                           (b"\0\0\0\0\1", "INVOKE reply of 1 bytes")):
+        with pytest.raises(HarnessError, match=match):
+            _collect_stats([fr.Frame(fr.CMD_STATS, 0, payload)], 1)

@@ -26,3 +26,25 @@ def test_not_a_model_folder(tmp_path):
         read_model_dir(tmp_path)
     with pytest.raises(HarnessError, match="not a folder"):
         read_model_dir(tmp_path / "missing")
+
+
+def test_dtype_table_is_the_headers():
+    """INFO carries the header's TM_DTYPE_* values, so the table must be tm_nn.h's."""
+    import re
+
+    from tiny_model import TM_NN
+    from tinyml.harness.model_dir import DTYPES
+    from tinyml.resources import data_dir
+
+    for text in ((data_dir("codegen") / "kernels" / "tm_nn.h").read_text(), TM_NN):
+        macros = {name: int(v) for name, v in re.findall(r"#define TM_DTYPE_(\w+)\s+(\d+)", text)}
+        assert macros == {name: code for name, (code, _) in DTYPES.items()}
+
+
+def test_glue_scales_are_exact_c_floats():
+    """The glue prints scales with the code generator's c_float: exact hex, inf as FLT_MAX."""
+    from tinyml.harness.firmware import _tensor_records
+    from tinyml.harness.model_dir import TensorInfo
+    ts = [TensorInfo(np.dtype(np.int8), (4,), 4, s, 0) for s in (0.1, float("inf"), None)]
+    assert [r["scale_c"] for r in _tensor_records(ts, [0, 16, 32])] == [
+        float(np.float32(0.1)).hex() + "f", "FLT_MAX", "0.0f"]

@@ -5,10 +5,10 @@ import time
 import numpy as np
 import pytest
 
-from fake_device import N, FakeDevice
+from fake_device import INT8_1xN, N, FakeDevice, info_payload
 from tinyml.harness import framing as fr
 from tinyml.harness.errors import HarnessError
-from tinyml.harness.protocol import Device
+from tinyml.harness.protocol import INFO_NAME_MAX, Device, parse_info, parse_invoke
 
 X = np.arange(N, dtype=np.int8).reshape(1, N)
 
@@ -95,3 +95,47 @@ def test_wrong_input_shape_is_an_error():
 def test_unopenable_port_is_an_error():
     with pytest.raises(HarnessError, match="cannot open"):
         Device("/dev/does-not-exist")
+
+
+GOOD_INFO = info_payload()
+NAME_AT = 15   # the name's first byte: after the 14-byte head and its length
+
+
+@pytest.mark.parametrize("payload, match", [
+    (GOOD_INFO[:10], "ends inside the header"),
+    (GOOD_INFO[:NAME_AT + 2], "ends inside the model name"),
+    (GOOD_INFO[:-3], "ends inside output 0"),
+    (GOOD_INFO + b"\0", "1 after its last tensor"),
+    (info_payload(name=b"\xff\xfe"), "not UTF-8"),
+    (info_payload(name="m" * (INFO_NAME_MAX + 1)), f"at most {INFO_NAME_MAX}"),
+    (GOOD_INFO[:NAME_AT + 4] + bytes([9]) + GOOD_INFO[NAME_AT + 5:], "input 0 has dtype code 9"),
+    (GOOD_INFO[:NAME_AT + 4] + bytes([4]) + GOOD_INFO[NAME_AT + 5:], "int32 of shape .1, 8. but 8 bytes"),
+])
+def test_malformed_info_is_a_harness_error(payload, match):
+    with pytest.raises(HarnessError, match=match):
+        parse_info(payload)
+
+
+def test_malformed_info_from_a_device_names_the_port():
+    fake = FakeDevice(info=info_payload(name=b"\xff"))
+    with Device(fake.url, timeout=0.3) as dev, pytest.raises(HarnessError) as err:
+        dev.info()
+    assert str(err.value).startswith(fake.url) and "not UTF-8" in str(err.value)
+    fake.close()
+
+
+def test_other_protocol_version_is_refused_before_parsing():
+    fake = FakeDevice(info=bytes([1]) + info_payload()[1:] + b"junk")
+    with Device(fake.url, timeout=0.3) as dev, pytest.raises(HarnessError, match=f"protocol v1, host v{fr.PROTOCOL_VERSION}"):
+        dev.info()
+    fake.close()
+
+
+def test_short_invoke_reply_is_a_harness_error():
+    with pytest.raises(HarnessError, match="INVOKE reply of 5 bytes"):
+        parse_invoke(bytes(5))
+
+
+def test_info_round_trips_the_fake_tensors():
+    info = parse_info(GOOD_INFO)
+    assert info.inputs == info.outputs == (INT8_1xN,) and info.name == "fake"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import QEMU_BOARDS
+from conftest import QEMU_BOARDS, SHARED
 from tiny_model import N_IN, reference
 from tinyml.harness import framing as fr
 from tinyml.harness.errors import HarnessError
@@ -47,6 +47,15 @@ def test_compiled_model_matches_host(hello_dir, board):
     np.testing.assert_array_equal(outs[0], run_host(hello_dir, [xs])[0])
     assert sum(stats.layer_instructions) == stats.instructions
     assert stats.macs_per_instruction and stats.macs_per_instruction > 0
+
+
+def test_compiled_model_in_qemu_matches_tflite_micro(hello_dir):
+    """The same samples through TFLite Micro: an independent runtime, not our own host build."""
+    from tinyml.references import tflm_run
+    xs = np.arange(-128, 128, dtype=np.int8).reshape(-1, 1, 1)
+    outs, _ = run_on_board(hello_dir, "mps2-an386", [xs])
+    want = tflm_run(SHARED / "tflm" / "hello_world_int8.tflite", [xs])[0]
+    np.testing.assert_array_equal(outs[0], np.asarray(want).reshape(outs[0].shape))
 
 
 def test_real_board_is_refused_for_qemu(tiny_dir):
@@ -96,3 +105,24 @@ def test_real_board_firmware_builds_warning_free(tiny_dir, board, tmp_path):
     fw = build_firmware(tiny_dir, board)   # -Wall -Wextra -Werror
     assert fw.board.flash.origin <= fw.symbols["tm_marks"] < fw.board.flash.origin + fw.board.flash.size
     assert fw.symbols["__stack_top"] == fw.board.ram.origin + fw.board.ram.size
+
+
+def test_info_reply_too_big_for_a_frame_fails_the_build(tmp_path):
+    """80 inputs of rank 4 make a 2.7 kB INFO reply: the glue's _Static_assert stops the build."""
+    from tiny_model import TM_NN
+    from tinyml.errors import BuildError
+    n = 80
+    defs = "".join(f"#define WIDE_INPUT{i}_DTYPE TM_DTYPE_INT8\n#define WIDE_INPUT{i}_SHAPE {{1, 1, 1, 1}}\n"
+                   f"#define WIDE_INPUT{i}_BYTES 1\n" for i in range(n))
+    (tmp_path / "tm_nn.h").write_text(TM_NN)
+    (tmp_path / "wide.h").write_text(
+        '#include <stdint.h>\n#include "tm_nn.h"\n#define WIDE_ARENA_SIZE 16\n#define WIDE_ARENA_ALIGN 16\n'
+        f"#define WIDE_NUM_INPUTS {n}\n#define WIDE_NUM_OUTPUTS 1\n{defs}"
+        "#define WIDE_OUTPUT0_DTYPE TM_DTYPE_INT8\n#define WIDE_OUTPUT0_SHAPE {1}\n#define WIDE_OUTPUT0_BYTES 1\n"
+        "int wide_invoke_io(const void *const *inputs, void *const *outputs, uint8_t *arena);\n")
+    (tmp_path / "wide.c").write_text(
+        '#include "wide.h"\nint wide_invoke_io(const void *const *inputs, void *const *outputs, uint8_t *arena)\n'
+        "{ (void)inputs; (void)outputs; (void)arena; return TM_OK; }\n")
+    with pytest.raises(BuildError, match="INFO reply exceeds TM_FRAME_MAX_PAYLOAD") as err:
+        build_firmware(tmp_path, "mps2-an386")
+    assert isinstance(err.value, HarnessError) and "\n" not in str(err.value)

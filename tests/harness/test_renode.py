@@ -155,3 +155,39 @@ def test_live_renode_session(tiny_dir):
             for got, want in zip(outs, reference(x)):
                 np.testing.assert_array_equal(got, want)
             assert res.status == 0
+
+
+def test_run_on_renode_returns_run_stats(tiny_dir, tmp_path, monkeypatch):
+    """Without Renode: a stand-in session serving the tiny model's outputs and DWT cycles."""
+    from dataclasses import replace
+
+    from tinyml.harness.model_dir import read_model_dir
+    from tinyml.harness.protocol import InvokeResult
+    from tinyml.harness.run_stats import RunStats
+
+    fw = replace(_fake_fw(tmp_path, get_board("stm32f746g-disco")), model=read_model_dir(tiny_dir),
+                 text=100, data=8, bss=40)
+
+    class Session:
+        def __init__(self, fw):
+            self.device = self
+
+        def run(self, xs):
+            return reference(xs[0]), InvokeResult(0, "cycles", 1000 + int(xs[0].reshape(-1)[0]), 96)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+    monkeypatch.setattr(renode.shutil, "which", lambda name: "/bin/" + name)
+    monkeypatch.setattr(renode, "build_firmware", lambda *a: fw)
+    monkeypatch.setattr(renode, "RenodeSession", Session)
+    xs = np.arange(2 * N_IN, dtype=np.int8).reshape(2, 1, N_IN)
+    outs, stats = renode.run_on_renode(tiny_dir, "stm32f746g-disco", [xs])
+    np.testing.assert_array_equal(outs[0][1], reference(xs[1])[0])
+    assert isinstance(stats, RunStats) and stats.instructions is None and stats.cycles == 1000
+    doc = stats.to_dict()
+    assert doc["emulator"] == "renode" and doc["instructions"]["per_sample"] == [1000, 1064]
+    assert doc["peak_stack_bytes"] == 96 and doc["sram_bytes"] == 8 + 40 + 96

@@ -58,8 +58,11 @@ TM_NN = """\
 #ifndef TM_NN_H
 #define TM_NN_H
 #define TM_OK 0
+#define TM_DTYPE_FLOAT32 0
 #define TM_DTYPE_INT8 1
-#define TM_DTYPE_FLOAT32 2
+#define TM_DTYPE_UINT8 2
+#define TM_DTYPE_INT16 3
+#define TM_DTYPE_INT32 4
 #ifndef TM_LAYER_BEGIN
 #define TM_LAYER_BEGIN(i) ((void)0)
 #endif

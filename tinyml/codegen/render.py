@@ -25,6 +25,8 @@ from .report import build_report
 def c_float(value: float) -> str:
     """A float32 as an exact C hex literal."""
     v = float(np.float32(value))
+    if math.isnan(v):
+        return "NAN"
     if math.isinf(v):
         return "(-FLT_MAX)" if v < 0 else "FLT_MAX"
     if v == 0.0:

@@ -1,10 +1,11 @@
-"""The harness's error type: one line that says what failed and what to do."""
+"""The harness's errors: one line that says what failed and what to do."""
 
-try:  # the project's error family, once the compiler core provides it
-    from tinyml.errors import TinymlError as _Base
-except ImportError:  # pragma: no cover - depends on the other half of the tree
-    _Base = Exception
+from tinyml.errors import BuildError, TinymlError
 
 
-class HarnessError(_Base):
+class HarnessError(TinymlError):
     """Building, running or talking to firmware failed."""
+
+
+class HarnessBuildError(HarnessError, BuildError):
+    """The firmware (or the QEMU plugin) did not compile or link: a BuildError too."""

@@ -11,6 +11,8 @@ host build of the same C (tinyml.harness.host.run_host). Reported, STM32Cube.AI
 - latency: the device's counter per inference (cycles, or QEMU's exact instruction
   count): min, median, max.
 Only what was compared is reported; `passed` needs every sample compared and identical.
+With --port the device must first show (INFO) that it runs this folder's model: its name,
+its tensors' dtypes and shapes, and a build id this folder's sources give on some board.
 """
 
 from __future__ import annotations
@@ -236,7 +238,36 @@ def _open(model_dir: Path, board: str | None, port: str | None, baud: int, timeo
             raise HarnessError(f"{board} is a real board: flash it, then use --port")
         return QemuSession(build_firmware(model_dir, b), timeout=timeout), f"{board} (QEMU)"
     from tinyml.harness.protocol import Device
-    return Device(port, baud=baud, timeout=timeout), port
+    device = Device(port, baud=baud, timeout=timeout)
+    try:
+        check_device_model(device.info(), model_dir, port)
+    except BaseException:
+        device.close()
+        raise
+    return device, port
+
+
+def check_device_model(info, model_dir: Path, where: str) -> None:
+    """Refuse a device (its INFO) that runs another model, or another build of this one,
+    than `model_dir`: the name, each tensor's dtype and shape, then the build id."""
+    from tinyml.harness.firmware import build_ids, device_name
+    from tinyml.harness.model_dir import read_model_dir
+
+    model = read_model_dir(model_dir)
+    flash = f"flash it with `tinyml flash {model_dir} --board <board>`"
+    if info.name != device_name(model):
+        raise HarnessError(f"{where} runs model {info.name!r}, not {device_name(model)!r} of {model_dir}; {flash}")
+    for kind, theirs, ours in (("input", info.inputs, model.inputs), ("output", info.outputs, model.outputs)):
+        if len(theirs) != len(ours):
+            raise HarnessError(f"{where}: the device's {info.name} has {len(theirs)} {kind}s, "
+                               f"{model_dir} has {len(ours)}; {flash}")
+        for i, (t, o) in enumerate(zip(theirs, ours)):
+            if t.dtype != o.dtype or t.shape != (o.shape or (1,)):
+                raise HarnessError(f"{where}: {kind} {i} is {t.dtype} {list(t.shape)} on the device, "
+                                   f"{o.dtype} {list(o.shape)} in {model_dir}; {flash}")
+    if info.build_id not in build_ids(model):
+        raise HarnessError(f"{where} runs another build of {info.name} (build id 0x{info.build_id:08X}, "
+                           f"none of this folder's for any board); {flash}")
 
 
 def _latency(counter: str, counts: list[int]) -> dict:

@@ -16,8 +16,11 @@ from pathlib import Path
 
 import jinja2
 
-from tinyml.harness.errors import HarnessError
+from tinyml.codegen.render import c_float
+from tinyml.harness.errors import HarnessBuildError, HarnessError
+from tinyml.harness.files import replacing, write_atomic
 from tinyml.harness.model_dir import ModelInfo, TensorInfo, read_model_dir
+from tinyml.harness.protocol import INFO_NAME_MAX
 from tinyml.resources import data_dir
 from tinyml.targets.boards import Board, get_board
 
@@ -66,10 +69,6 @@ def _layout(tensors: tuple[TensorInfo, ...]) -> tuple[list[int], int]:
     return offsets, pos
 
 
-def _c_float(x: float | None) -> str:
-    return "0.0f" if x is None else f"{float(x).hex()}f"
-
-
 def _env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("firmware_templates"))),
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
@@ -77,21 +76,50 @@ def _env() -> jinja2.Environment:
 
 
 def _tensor_records(tensors, offsets):
-    return [dict(offset=o, dtype_code=t.dtype_code, shape=list(t.shape) or [1],
-                 scale_c=_c_float(t.scale), zero_point=t.zero_point or 0)
+    # The dtype is not here: the glue sends the header's TM_DTYPE_* macro itself.
+    return [dict(offset=o, shape=list(t.shape) or [1],
+                 scale_c="0.0f" if t.scale is None else c_float(t.scale), zero_point=t.zero_point or 0)
             for t, o in zip(tensors, offsets)]
+
+
+def device_name(model: ModelInfo) -> str:
+    """The model name the firmware reports in INFO, capped like the protocol's."""
+    return model.name[:INFO_NAME_MAX]
+
+
+def _sources(model: ModelInfo, board: Board, protocol: str = "tinyml") -> list[Path]:
+    """Everything compiled into the firmware, but the generated glue."""
+    templates = data_dir("firmware_templates")
+    common = [s if protocol == "tinyml" or s != "serve.c" else "serve_mlperf.c" for s in _COMMON]
+    return ([templates / "common" / s for s in common]
+            + [templates / "uart" / _UART_DRIVERS[board.uart.kind]] + model.sources())
+
+
+def _build_id(board: Board, sources: list[Path]) -> int:
+    return int.from_bytes(hashlib.sha256(
+        board.name.encode() + b"".join(p.read_bytes() for p in sources)).digest()[:4], "little")
+
+
+def build_ids(model: ModelInfo) -> dict[int, str]:
+    """The build id the serial-protocol firmware of `model` has on each board it builds for
+    (what INFO reports), to tell whether a device runs this folder's code."""
+    from tinyml.targets.boards import BOARDS
+    return {_build_id(b, _sources(model, b)): b.name for b in BOARDS.values()
+            if b.uart.kind in _UART_DRIVERS}
 
 
 def _run(cmd: list[str], cwd: Path, what: str) -> str:
     try:
         done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
     except FileNotFoundError:
-        raise HarnessError(f"{cmd[0]} not found: install gcc-arm-none-eabi and libnewlib-arm-none-eabi") from None
+        raise HarnessBuildError(f"{cmd[0]} not found: install gcc-arm-none-eabi and libnewlib-arm-none-eabi") from None
+    except subprocess.TimeoutExpired:
+        raise HarnessBuildError(f"{what} did not finish within 600 s") from None
     if done.returncode:
         log = cwd / "build.log"
         log.write_text(" ".join(cmd) + "\n" + done.stdout + done.stderr)
-        first = next((l for l in done.stderr.splitlines() if "error" in l), done.stderr.strip()[:300])
-        raise HarnessError(f"{what} failed: {first} (full log: {log})")
+        first = next((l for l in done.stderr.splitlines() if "error" in l), " ".join(done.stderr.split())[:300])
+        raise HarnessBuildError(f"{what} failed: {first} (full log: {log})")
     return done.stdout
 
 
@@ -112,32 +140,29 @@ def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | P
     if board.uart.kind not in _UART_DRIVERS:
         raise HarnessError(f"{board.name}: no UART driver for {board.uart.kind} yet")
     if shutil.which(CC) is None:
-        raise HarnessError(f"{CC} not found: install gcc-arm-none-eabi and libnewlib-arm-none-eabi")
+        raise HarnessBuildError(f"{CC} not found: install gcc-arm-none-eabi and libnewlib-arm-none-eabi")
     suffix = "" if protocol == "tinyml" else f"-{protocol}"
     out = Path(build_dir) if build_dir else model.folder / ".build" / f"firmware-{board.name}{suffix}"
     out.mkdir(parents=True, exist_ok=True)
     templates = data_dir("firmware_templates")
-    common = [s if protocol == "tinyml" or s != "serve.c" else "serve_mlperf.c" for s in _COMMON]
-    sources = [templates / "common" / s for s in common]
-    sources += [templates / "uart" / _UART_DRIVERS[board.uart.kind]] + model.sources()
-    build_id = int.from_bytes(hashlib.sha256(
-        board.name.encode() + b"".join(p.read_bytes() for p in sources)).digest()[:4], "little")
+    sources = _sources(model, board, protocol)
+    build_id = _build_id(board, sources)
 
     in_offsets, in_total = _layout(model.inputs)
     out_offsets, out_total = _layout(model.outputs)
     env = _env()
     tensors_max_rank = max([len(t.shape) for t in model.inputs + model.outputs] + [1])
-    glue = dict(model=dict(name=model.name, header=model.header, prefix=model.prefix, macro=model.macro,
+    glue = dict(model=dict(name=device_name(model), header=model.header, prefix=model.prefix, macro=model.macro,
                            num_layers=model.num_layers,
                            inputs=_tensor_records(model.inputs, in_offsets),
                            outputs=_tensor_records(model.outputs, out_offsets)),
                 build_id=build_id, input_total=in_total, output_total=out_total,
                 max_rank=tensors_max_rank)
     for name in ("tm_model_glue.h", "tm_model_glue.c"):
-        (out / name).write_text(env.get_template(f"{name.removeprefix('tm_')}.j2").render(**glue))
+        write_atomic(out / name, env.get_template(f"{name.removeprefix('tm_')}.j2").render(**glue))
     sources.append(out / "tm_model_glue.c")
     stack = stack_size or min(64 * 1024, board.ram.size // 4)
-    (out / "linker.ld").write_text(env.get_template("linker.ld.j2").render(board=board, stack_size=stack))
+    write_atomic(out / "linker.ld", env.get_template("linker.ld.j2").render(board=board, stack_size=stack))
 
     mark_count = 2 + 2 * max(model.num_layers, 1)
     core = board.core
@@ -166,8 +191,12 @@ def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | P
     stamp = out / "firmware.stamp"
     if not (elf.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest()):
         stamp.unlink(missing_ok=True)
-        _run(cmd, out, f"building firmware for {model.name} on {board.name}")
-        stamp.write_text(digest.hexdigest())
+        mapfile = out / "firmware.map"
+        # Link to private names, then rename: a concurrent caller never runs a half-written ELF.
+        with replacing(elf) as elf_tmp, replacing(mapfile) as map_tmp:
+            private = {str(elf): str(elf_tmp), f"-Wl,-Map={mapfile}": f"-Wl,-Map={map_tmp}"}
+            _run([private.get(a, a) for a in cmd], out, f"building firmware for {model.name} on {board.name}")
+        write_atomic(stamp, digest.hexdigest())
     text, data, bss = _sizes(elf, out)
     return Firmware(elf, board, model, text, data, bss, _symbols(elf, out), mark_count,
                     tuple(in_offsets), in_total, protocol)

@@ -17,7 +17,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinyml.harness.errors import HarnessError
+from tinyml.harness.errors import HarnessBuildError, HarnessError
+from tinyml.harness.files import replacing
 from tinyml.harness.firmware import Firmware, build_firmware
 from tinyml.targets.boards import Board, get_board
 
@@ -98,9 +99,10 @@ def make_images(fw: Firmware) -> Images:
         raise HarnessError(f"{OBJCOPY} not found: install gcc-arm-none-eabi")
     images = Images(fw.elf, fw.elf.with_suffix(".bin"), fw.elf.with_suffix(".hex"))
     for fmt, out in (("binary", images.bin), ("ihex", images.hex)):
-        done = subprocess.run([OBJCOPY, "-O", fmt, str(fw.elf), str(out)], capture_output=True, text=True)
-        if done.returncode:
-            raise HarnessError(f"{OBJCOPY} -O {fmt} failed: {done.stderr.strip()[:200]}")
+        with replacing(out) as tmp:   # a concurrent flash never writes a half-made image
+            done = subprocess.run([OBJCOPY, "-O", fmt, str(fw.elf), str(tmp)], capture_output=True, text=True)
+            if done.returncode:
+                raise HarnessBuildError(f"{OBJCOPY} -O {fmt} failed: {' '.join(done.stderr.split())[:200]}")
     return images
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 MAGIC = b"\xa5\x5a"
 MAX_PAYLOAD = 1024
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2   # 2: INFO dtypes are the model header's TM_DTYPE_* values
 
 CMD_INFO = 0x01
 CMD_LOAD_INPUT = 0x02

@@ -67,6 +67,7 @@ def build_host(model_dir: Path, *, sanitize: bool = False, opt: str = "-O2") -> 
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines() or ["(no output)"]
         first = next((l for l in lines if "error" in l), lines[0])
+        partial.unlink(missing_ok=True)
         raise BuildError(f"host build failed: {first}", model=str(model_dir))
     os.replace(partial, exe)
     return exe

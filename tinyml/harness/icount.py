@@ -12,7 +12,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinyml.harness.errors import HarnessError
+from tinyml.harness.errors import HarnessBuildError, HarnessError
+from tinyml.harness.files import replacing
 from tinyml.resources import data_dir
 
 INVOKE_BEGIN, INVOKE_END = 0, 1
@@ -30,10 +31,13 @@ def plugin_path() -> Path:
     so = cache / f"libtm_icount-{hashlib.sha256(code).hexdigest()[:12]}.so"
     if so.exists():
         return so
-    done = subprocess.run(["bash", str(src / "build.sh"), str(so)], capture_output=True, text=True)
-    if done.returncode or not so.exists():
-        raise HarnessError("cannot build the QEMU instruction-count plugin "
-                           f"(needs gcc and tools/qemu-plugin/fetch-header.sh): {done.stderr.strip()[-300:]}")
+    cache.mkdir(parents=True, exist_ok=True)
+    with replacing(so) as tmp:   # a concurrent caller never loads a half-written plugin
+        done = subprocess.run(["bash", str(src / "build.sh"), str(tmp)], capture_output=True, text=True)
+        if done.returncode or not tmp.exists():
+            err = " ".join(done.stderr.split())[-300:]
+            raise HarnessBuildError("cannot build the QEMU instruction-count plugin "
+                                    f"(needs gcc and tools/qemu-plugin/fetch-header.sh): {err}")
     return so
 
 

@@ -14,13 +14,15 @@ import numpy as np
 
 from tinyml.harness.errors import HarnessError
 
-# Protocol dtype codes (shared with the firmware glue and protocol.py).
+# The one dtype table: the TM_DTYPE_<NAME> values of the generated header's tm_nn.h
+# (codegen/kernels/tm_nn.h), which are also the dtype codes INFO carries on the wire: the
+# firmware sends the header's macros as they are (firmware_templates/model_glue.c.j2).
 DTYPES: dict[str, tuple[int, np.dtype]] = {
+    "FLOAT32": (0, np.dtype("<f4")),
     "INT8": (1, np.dtype(np.int8)),
     "UINT8": (2, np.dtype(np.uint8)),
     "INT16": (3, np.dtype("<i2")),
     "INT32": (4, np.dtype("<i4")),
-    "FLOAT32": (5, np.dtype("<f4")),
 }
 DTYPE_BY_CODE = {code: dt for code, dt in DTYPES.values()}
 

@@ -21,7 +21,10 @@ from tinyml.harness.errors import HarnessError
 from tinyml.harness.model_dir import DTYPE_BY_CODE, TensorInfo
 
 COUNTER_KINDS = {0: "none", 1: "cycles", 2: "instructions"}
+INFO_NAME_MAX = 64   # longest model name INFO carries: TM_INFO_NAME_MAX in tm_frame.h
 _INVOKE = struct.Struct("<iBQI")   # status, counter kind, count, peak stack
+_INFO_HEAD = struct.Struct("<BBBBIIH")   # version, n_in, n_out, counter, arena, build id, max payload
+_INFO_TENSOR = struct.Struct("<Ifi")     # after dtype, rank, dims: bytes, scale, zero point
 
 
 @dataclass(frozen=True)
@@ -45,26 +48,56 @@ class InvokeResult:
 
 
 def parse_invoke(payload: bytes) -> InvokeResult:
+    if len(payload) < _INVOKE.size:
+        raise HarnessError(f"INVOKE reply of {len(payload)} bytes, expected {_INVOKE.size}")
     status, kind, count, peak = _INVOKE.unpack(payload[: _INVOKE.size])
     return InvokeResult(status, COUNTER_KINDS.get(kind, f"kind{kind}"), count, peak)
 
 
 def parse_info(p: bytes) -> DeviceInfo:
-    version, n_in, n_out, kind, arena, build, max_payload = struct.unpack_from("<BBBBIIH", p)
-    pos = 14
-    name = p[pos + 1 : pos + 1 + p[pos]].decode()
-    pos += 1 + p[pos]
+    """The INFO reply (firmware_templates/README.md); anything malformed is a HarnessError."""
+    def need(pos: int, n: int, what: str) -> None:
+        if pos + n > len(p):
+            raise HarnessError(f"INFO reply of {len(p)} bytes ends inside {what} (needs {pos + n}); "
+                               "host and firmware disagree on the protocol: rebuild the firmware")
+
+    need(0, _INFO_HEAD.size + 1, "the header")
+    version, n_in, n_out, kind, arena, build, max_payload = _INFO_HEAD.unpack_from(p)
+    pos = _INFO_HEAD.size
+    size = p[pos]
+    if size > INFO_NAME_MAX:
+        raise HarnessError(f"INFO reply: a model name of {size} bytes, at most {INFO_NAME_MAX}")
+    need(pos + 1, size, "the model name")
+    raw = p[pos + 1 : pos + 1 + size]
+    try:
+        name = raw.decode()
+    except UnicodeDecodeError:
+        raise HarnessError(f"INFO reply: the model name {raw!r} is not UTF-8") from None
+    pos += 1 + size
     tensors = []
-    for _ in range(n_in + n_out):
+    for k in range(n_in + n_out):
+        what = f"input {k}" if k < n_in else f"output {k - n_in}"
+        need(pos, 2, what)
         code, rank = p[pos], p[pos + 1]
+        if code not in DTYPE_BY_CODE:
+            known = ", ".join(f"{c} {dt}" for c, dt in DTYPE_BY_CODE.items())
+            raise HarnessError(f"INFO reply: {what} has dtype code {code}; the host knows {known}")
+        need(pos + 2, 4 * rank + _INFO_TENSOR.size, what)
         shape = struct.unpack_from(f"<{rank}I", p, pos + 2)
         pos += 2 + 4 * rank
-        nbytes, scale, zp = struct.unpack_from("<Ifi", p, pos)
-        pos += 12
+        nbytes, scale, zp = _INFO_TENSOR.unpack_from(p, pos)
+        pos += _INFO_TENSOR.size
         dtype = DTYPE_BY_CODE[code]
+        if nbytes != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+            raise HarnessError(f"INFO reply: {what} is {dtype} of shape {list(shape)} but {nbytes} bytes")
         quantized = dtype.kind in "iu" and scale != 0.0
         tensors.append(TensorInfo(dtype, tuple(shape), nbytes,
                                   scale if quantized else None, zp if quantized else None))
+    if pos != len(p):
+        raise HarnessError(f"INFO reply of {len(p)} bytes has {len(p) - pos} after its last tensor; "
+                           "host and firmware disagree on the protocol: rebuild the firmware")
+    if max_payload <= 8:
+        raise HarnessError(f"INFO reply: a maximum payload of {max_payload} bytes leaves no room for data")
     return DeviceInfo(version, name, arena, build, max_payload, COUNTER_KINDS.get(kind, "none"),
                       tuple(tensors[:n_in]), tuple(tensors[n_in:]))
 
@@ -151,10 +184,14 @@ class Device:
 
     # -- commands -------------------------------------------------------------------
     def info(self) -> DeviceInfo:
-        self._info = parse_info(self.request(fr.CMD_INFO))
-        if self._info.protocol_version != fr.PROTOCOL_VERSION:
-            raise HarnessError(f"{self.url}: device speaks protocol v{self._info.protocol_version}, "
+        payload = self.request(fr.CMD_INFO)
+        if payload and payload[0] != fr.PROTOCOL_VERSION:   # before parsing what may differ
+            raise HarnessError(f"{self.url}: device speaks protocol v{payload[0]}, "
                                f"host v{fr.PROTOCOL_VERSION}; rebuild the firmware")
+        try:
+            self._info = parse_info(payload)
+        except HarnessError as e:
+            raise HarnessError(f"{self.url}: {e}") from None
         return self._info
 
     def _chunk(self) -> int:
@@ -167,7 +204,11 @@ class Device:
             self.request(fr.CMD_LOAD_INPUT, struct.pack("<BI", index, off) + data[off : off + step])
 
     def invoke(self) -> InvokeResult:
-        return parse_invoke(self.request(fr.CMD_INVOKE, timeout=self.invoke_timeout))
+        payload = self.request(fr.CMD_INVOKE, timeout=self.invoke_timeout)
+        try:
+            return parse_invoke(payload)
+        except HarnessError as e:
+            raise HarnessError(f"{self.url}: {e}") from None
 
     def read_output(self, index: int, nbytes: int) -> bytes:
         step = self._chunk()

@@ -14,7 +14,6 @@ import struct
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,56 +24,13 @@ from tinyml.harness.emulator import EmulatorSession, free_port
 from tinyml.harness.errors import HarnessError
 from tinyml.harness.firmware import Firmware, build_firmware
 from tinyml.harness.protocol import Device, InvokeResult, parse_invoke, to_bytes
+from tinyml.harness.run_stats import RunStats
 from tinyml.targets.boards import Board, get_board
 
 QEMU = "qemu-system-arm"
 EXIT_FAULT = 0xFE
 BATCH_MAGIC = 0x31424D54
-
-
-@dataclass
-class RunStats:
-    board: str
-    status: int
-    instructions: int
-    layer_instructions: list[int]
-    text: int
-    data: int
-    bss: int
-    peak_stack: int
-    arena_bytes: int
-    macs: int | None = None
-    wall_seconds: float = 0.0
-    layers: list[dict] = field(default_factory=list)   # report.json's, when present
-    sample_instructions: list[int] = field(default_factory=list)
-
-    @property
-    def macs_per_instruction(self) -> float | None:
-        return self.macs / self.instructions if self.macs and self.instructions else None
-
-    def to_dict(self) -> dict:
-        """The `--stats stats.json` document."""
-        per_layer = [dict(index=i, instructions=n, **({k: self.layers[i].get(k) for k in ("name", "op", "macs", "kernel")}
-                                                      if i < len(self.layers) else {}))
-                     for i, n in enumerate(self.layer_instructions)]
-        return {
-            "board": self.board,
-            "status": self.status,
-            "instructions": {"total": self.instructions, "per_layer": per_layer,
-                             "per_sample": self.sample_instructions,
-                             "counter": "exact guest instructions (QEMU plugin)"},
-            "macs": self.macs,
-            "macs_per_instruction": self.macs_per_instruction,
-            "firmware": {"text": self.text, "data": self.data, "bss": self.bss,
-                         "flash_bytes": self.text + self.data},
-            "peak_stack_bytes": self.peak_stack,
-            "arena_bytes": self.arena_bytes,
-            "sram_bytes": self.data + self.bss + self.peak_stack,
-            "wall_seconds": self.wall_seconds,
-        }
-
-    def __getitem__(self, key: str):
-        return self.to_dict()[key]
+_RESULT = struct.Struct("<IBI")   # a RESULT frame's sample, output index, byte offset
 
 
 def qemu_base_command(board: Board, elf: Path) -> list[str]:
@@ -158,13 +114,9 @@ def run_firmware(fw: Firmware, inputs: list[np.ndarray], *, timeout: float = 120
     if done.returncode == EXIT_FAULT:
         raise HarnessError(f"{model.name} on {fw.board.name}: the firmware faulted (HardFault or stray interrupt)")
     frames = fr.decode_all(uart.read_bytes() if uart.exists() else b"")
-    results = {}
-    for f in frames:
-        if f.cmd == fr.CMD_STATS and f.crc_ok:
-            (sample,) = struct.unpack_from("<I", f.payload)
-            results[sample] = parse_invoke(f.payload[4:])
+    results = _collect_stats(frames, count)
     if len(results) != count:
-        err = done.stderr.decode(errors="replace").strip()[-300:]
+        err = " ".join(done.stderr.decode(errors="replace").split())[-300:]
         raise HarnessError(f"{model.name} on {fw.board.name}: firmware exited {done.returncode} after "
                            f"{len(results)} of {count} samples{': ' + err if err else ''}")
     outputs = _collect_outputs(fw, frames, count)
@@ -185,6 +137,20 @@ def run_firmware(fw: Firmware, inputs: list[np.ndarray], *, timeout: float = 120
     return outputs, stats
 
 
+def _collect_stats(frames: list[fr.Frame], count: int) -> dict[int, InvokeResult]:
+    """Each sample's STATS frame: sample u32, then the INVOKE reply."""
+    results = {}
+    for f in frames:
+        if f.cmd == fr.CMD_STATS and f.crc_ok:
+            if len(f.payload) < 4:
+                raise HarnessError(f"a stats frame from the firmware has {len(f.payload)} bytes")
+            (sample,) = struct.unpack_from("<I", f.payload)
+            if sample >= count:
+                raise HarnessError(f"a stats frame from the firmware is for sample {sample} of {count}")
+            results[sample] = parse_invoke(f.payload[4:])
+    return results
+
+
 def _collect_outputs(fw: Firmware, frames: list[fr.Frame], count: int) -> list[np.ndarray]:
     outs = fw.model.outputs
     bufs = [[bytearray(t.nbytes) for t in outs] for _ in range(count)]
@@ -194,8 +160,15 @@ def _collect_outputs(fw: Firmware, frames: list[fr.Frame], count: int) -> list[n
             continue
         if not f.crc_ok:
             raise HarnessError("a result frame from the firmware failed its CRC")
-        sample, index, offset = struct.unpack_from("<IBI", f.payload)
-        chunk = f.payload[9:]
+        if len(f.payload) < _RESULT.size:
+            raise HarnessError(f"a result frame from the firmware has {len(f.payload)} bytes, "
+                               f"less than its {_RESULT.size}-byte header")
+        sample, index, offset = _RESULT.unpack_from(f.payload)
+        chunk = f.payload[_RESULT.size :]
+        if sample >= count or index >= len(outs) or offset + len(chunk) > outs[index].nbytes:
+            raise HarnessError(f"a result frame from the firmware does not fit: sample {sample} of {count}, "
+                               f"output {index} of {len(outs)}, bytes {offset}..{offset + len(chunk)}"
+                               + (f" of {outs[index].nbytes}" if index < len(outs) else ""))
         bufs[sample][index][offset : offset + len(chunk)] = chunk
         seen[sample][index] += len(chunk)
     for n in range(count):
@@ -223,18 +196,20 @@ class QemuServer(EmulatorSession):
 
     def _start(self, fw: Firmware, prefix: str, args: tuple[str, ...] = ()) -> None:
         self.fw = fw
-        self._tmp = Path(tempfile.mkdtemp(prefix=prefix))
-        self._log = self._tmp / "marks.log"
+        base = qemu_base_command(fw.board, fw.elf)   # what can fail comes before the temp dir
+        plugin = icount.plugin_path()
         self._log_pos, self._marks, self._counts = 0, [], []
         self.port = free_port()
-        cmd = qemu_base_command(fw.board, fw.elf) + [
+        self._make_tmp(prefix)
+        self._log = self._tmp / "marks.log"
+        cmd = base + [
             *args, "-serial", f"tcp:127.0.0.1:{self.port},server=on,wait=on,nodelay=on",
-            *icount.plugin_args(icount.plugin_path(), fw.symbols["tm_marks"], fw.mark_count, self._log)]
-        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            *icount.plugin_args(plugin, fw.symbols["tm_marks"], fw.mark_count, self._log)]
+        self._spawn(cmd, stdout=subprocess.DEVNULL)
 
     def _connect_qemu(self, make_device, connect_timeout: float) -> None:
         self._connect(make_device, f"QEMU did not open its serial port {self.port}",
-                      time.monotonic() + connect_timeout, 0.02, self._stderr_tail)
+                      time.monotonic() + connect_timeout, 0.02)
 
     def invoke_counts(self) -> list[icount.InvokeCounts]:
         """Every inference the plugin has logged; each call parses only the lines appended

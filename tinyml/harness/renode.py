@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from tinyml.harness.emulator import EmulatorSession, free_port
 from tinyml.harness.errors import HarnessError
 from tinyml.harness.firmware import Firmware, build_firmware
 from tinyml.harness.protocol import Device, InvokeResult
+from tinyml.harness.run_stats import RunStats
 from tinyml.targets.boards import Board, get_board
 
 RENODE = "renode"
@@ -172,25 +172,29 @@ class RenodeSession(EmulatorSession):
     """
 
     stop_timeout = 10.0
+    log_name = "renode.log"
 
     def __init__(self, fw: Firmware, *, timeout: float = 5.0, retries: int = 3,
                  connect_timeout: float = 60.0):
         if shutil.which(RENODE) is None:
             raise HarnessError(NOT_INSTALLED)
         self.fw = fw
-        self._tmp = Path(tempfile.mkdtemp(prefix="tinyml-renode-"))
         self.port = free_port()
-        self.script = write_scripts(fw, self._tmp, self.port)
-        log = self._tmp / "renode.log"
-        with open(log, "wb") as out:   # Renode writes to its own copy of the handle
-            self.process = subprocess.Popen(renode_command(self.script), stdin=subprocess.DEVNULL,
-                                            stdout=out, stderr=subprocess.STDOUT, cwd=self._tmp)
+        self._make_tmp("tinyml-renode-")
+        try:
+            self.script = write_scripts(fw, self._tmp, self.port)
+        except OSError as e:
+            self.close()
+            raise HarnessError(f"cannot write the Renode scripts into {self._tmp}: {e}") from None
+        except BaseException:   # e.g. a path Renode cannot load: leave no folder behind
+            self.close()
+            raise
+        self._spawn(renode_command(self.script), with_stdout=True, stdin=subprocess.DEVNULL, cwd=self._tmp)
         # Renode (Mono/.NET) takes seconds to start; the socket opens once the script ran.
         self._connect(lambda: _RenodeDevice(f"socket://127.0.0.1:{self.port}", timeout=timeout,
                                             retries=retries),
                       f"Renode did not open its UART socket {self.port}",
-                      time.monotonic() + connect_timeout, 0.2,
-                      lambda: log.read_bytes()[-300:].decode(errors="replace"))
+                      time.monotonic() + connect_timeout, 0.2)
 
 
 class _RenodeDevice(Device):
@@ -204,11 +208,11 @@ class _RenodeDevice(Device):
 
 
 def run_on_renode(model_dir: str | Path, board: str, inputs: list[np.ndarray], *,
-                  build_dir: str | Path | None = None) -> tuple[list[np.ndarray], dict]:
+                  build_dir: str | Path | None = None) -> tuple[list[np.ndarray], RunStats]:
     """`tinyml run --emulator renode`: one sample or a batch [N, *shape] over the protocol.
 
-    Returns outputs and a stats document shaped like RunStats.to_dict(), with the counter
-    the firmware reported (no per-layer counts: those come from the QEMU plugin).
+    Returns outputs and RunStats like QEMU's, with the counter the firmware reported (no
+    per-layer counts: those come from the QEMU plugin).
     """
     from tinyml.harness.qemu import _as_batch, _report_macs
 
@@ -217,31 +221,22 @@ def run_on_renode(model_dir: str | Path, board: str, inputs: list[np.ndarray], *
     fw = build_firmware(model_dir, get_board(board), build_dir)
     batch, batched = _as_batch(inputs, fw.model)
     outs, results = [], []
+    start = time.monotonic()
     with RenodeSession(fw) as session:
         for n in range(batch[0].shape[0]):
             got, res = session.device.run([b[n] for b in batch])
             outs.append(got)
             results.append(res)
+    wall = time.monotonic() - start
     outputs = [np.stack([o[i] for o in outs]) for i in range(len(fw.model.outputs))]
     if not batched:
         outputs = [o[0] for o in outputs]
-    status = next((r.status for r in results if r.status), 0)
     macs, layers = _report_macs(fw)
     counter = results[0].counter
     total = results[0].count if counter != "none" else None
-    return outputs, {
-        "board": fw.board.name,
-        "emulator": "renode",
-        "status": status,
-        "instructions": {"total": total if counter == "instructions" else None, "per_layer": [],
-                         "per_sample": [r.count for r in results] if counter != "none" else [],
-                         "counter": counter},
-        "cycles": total if counter == "cycles" else None,
-        "macs": macs,
-        "macs_per_instruction": None,
-        "firmware": {"text": fw.text, "data": fw.data, "bss": fw.bss, "flash_bytes": fw.flash_bytes},
-        "peak_stack_bytes": max(r.peak_stack for r in results),
-        "arena_bytes": fw.model.arena_size,
-        "sram_bytes": fw.data + fw.bss + max(r.peak_stack for r in results),
-        "layers": [{k: layer.get(k) for k in ("name", "op", "macs", "kernel")} for layer in layers],
-    }
+    return outputs, RunStats(
+        fw.board.name, next((r.status for r in results if r.status), 0),
+        total if counter == "instructions" else None, [], fw.text, fw.data, fw.bss,
+        max(r.peak_stack for r in results), fw.model.arena_size, macs, wall, layers,
+        sample_instructions=[r.count for r in results] if counter != "none" else [],
+        emulator="renode", counter=counter, cycles=total if counter == "cycles" else None)

@@ -2,12 +2,75 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from tinyml.errors import UsageError
 from tinyml.targets.boards import BOARDS, Board, get_board
+
+
+QEMU_COUNTER = "exact guest instructions (QEMU plugin)"
+
+
+@dataclass
+class RunStats:
+    """One emulated run, from either emulator: QEMU's plugin counts every instruction and
+    splits it by layer; Renode has only what the firmware measures (`counter`: cycles, or
+    none), so its per-layer counts stay empty and `instructions` may be None."""
+
+    board: str
+    status: int
+    instructions: int | None
+    layer_instructions: list[int]
+    text: int
+    data: int
+    bss: int
+    peak_stack: int
+    arena_bytes: int
+    macs: int | None = None
+    wall_seconds: float = 0.0
+    layers: list[dict] = field(default_factory=list)   # report.json's, when present
+    sample_instructions: list[int] = field(default_factory=list)   # each sample's `counter` count
+    emulator: str = "qemu"
+    counter: str = QEMU_COUNTER
+    cycles: int | None = None   # sample 0's, when the firmware counted cycles (Renode)
+
+    @property
+    def macs_per_instruction(self) -> float | None:
+        return self.macs / self.instructions if self.macs and self.instructions else None
+
+    def to_dict(self) -> dict:
+        """The `--stats stats.json` document."""
+        per_layer = [dict(index=i, instructions=n, **({k: self.layers[i].get(k) for k in ("name", "op", "macs", "kernel")}
+                                                      if i < len(self.layers) else {}))
+                     for i, n in enumerate(self.layer_instructions)]
+        doc = {
+            "emulator": self.emulator,
+            "board": self.board,
+            "status": self.status,
+            "instructions": {"total": self.instructions, "per_layer": per_layer,
+                             "per_sample": self.sample_instructions, "counter": self.counter},
+        }
+        if self.emulator != "qemu":   # QEMU always counts instructions, never cycles
+            doc["cycles"] = self.cycles
+        doc.update({
+            "macs": self.macs,
+            "macs_per_instruction": self.macs_per_instruction,
+            "firmware": {"text": self.text, "data": self.data, "bss": self.bss,
+                         "flash_bytes": self.text + self.data},
+            "peak_stack_bytes": self.peak_stack,
+            "arena_bytes": self.arena_bytes,
+            "sram_bytes": self.data + self.bss + self.peak_stack,
+            "wall_seconds": self.wall_seconds,
+        })
+        if self.emulator != "qemu":   # no per-layer counts: report.json's layers without them
+            doc["layers"] = [{k: layer.get(k) for k in ("name", "op", "macs", "kernel")} for layer in self.layers]
+        return doc
+
+    def __getitem__(self, key: str):
+        return self.to_dict()[key]
 
 
 def board_for_run(name: str, model_dir: str | Path) -> Board:
@@ -29,13 +92,12 @@ def run_emulated(model_dir: Path, board: Board, inputs: list[np.ndarray], emulat
                  ) -> tuple[list[np.ndarray], dict, str]:
     """Outputs, the stats document and its printable per-layer table."""
     if emulator == "renode":
-        from tinyml.harness.renode import run_on_renode
-        outputs, stats = run_on_renode(model_dir, board.name, inputs)
+        from tinyml.harness.renode import run_on_renode as run
     else:
-        from tinyml.harness.qemu import run_on_board
-        outputs, run = run_on_board(model_dir, board.name, inputs)
-        stats = {"emulator": "qemu", **run.to_dict()}
-    return outputs, stats, stats_table(stats)
+        from tinyml.harness.qemu import run_on_board as run
+    outputs, stats = run(model_dir, board.name, inputs)
+    doc = stats.to_dict()
+    return outputs, doc, stats_table(doc)
 
 
 def stats_table(stats: dict) -> str:

@@ -8,7 +8,7 @@ dest="$here/include/qemu-plugin.h"
 [ -s "$dest" ] && { echo "$dest"; exit 0; }
 
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "$dest.$$.tmp"' EXIT
 mkdir -p "$work/lists/partial" "$work/archives/partial" "$work/sources.list.d"
 # Same mirrors and suites as the binary packages, as deb-src: deb822 or one-line format.
 if [ -f /etc/apt/sources.list.d/debian.sources ]; then
@@ -29,5 +29,7 @@ else apt-get "${opts[@]}" -qq source --download-only qemu >/dev/null; fi
 orig="$(ls "$work"/qemu_*.orig.tar.* | head -n1)"
 mkdir -p "$here/include"
 tar -xf "$orig" -C "$work" --wildcards '*/include/qemu/qemu-plugin.h'
-cp "$(find "$work" -path '*/include/qemu/qemu-plugin.h' | head -n1)" "$dest"
+# Copy beside it, then rename: a concurrent build.sh never compiles a half-copied header.
+cp "$(find "$work" -path '*/include/qemu/qemu-plugin.h' | head -n1)" "$dest.$$.tmp"
+mv -f "$dest.$$.tmp" "$dest"
 echo "$dest"

@@ -1,10 +1,10 @@
 """Conv2D: C kernels vs numpy reference (bit-exact), reference vs TFLite Micro."""
 
-import math
-
 import numpy as np
 import pytest
 
+from conv_cases import (NONE, RELU, RELU6, assert_reference_matches_tflite_micro, output_scale,
+                        resolve_pads)
 from helpers import assert_c_matches_ref, random_inputs, run_c, run_ref, tflm_run
 from tflite_builder import TFLiteBuilder
 from tflite_cut import cut_operator, cut_operators, operator_indices
@@ -12,8 +12,6 @@ from tinyml.frontends import load_model
 from tinyml.ir import Graph, Node, Quant, Tensor
 from tinyml.ops import get_op
 from tinyml.ops.conv2d import Conv2DAttrs, conv_output_hw, same_padding
-
-NONE, RELU, RELU6 = (-math.inf, math.inf), (0.0, math.inf), (0.0, 6.0)
 
 # (batch, H, W, Cin, Cout, kernel, strides, dilations, padding, groups, act)
 CASES = [
@@ -27,17 +25,6 @@ CASES = [
     (1, 3, 3, 2, 3, (5, 5), (3, 3), (1, 1), "same", 1, NONE),          # kernel > image
 ]
 SANITIZED = {(0, "int8"), (4, "int8"), (5, "int8"), (3, "float32")}
-
-
-def resolve_pads(padding, in_hw, kernel, strides, dilations):
-    if padding == "same":
-        return same_padding(in_hw, kernel, strides, dilations)
-    return (0, 0, 0, 0) if padding == "valid" else padding
-
-
-def output_scale(in_scale, w_scale, depth):
-    """An output scale that spreads the accumulators over the int8 range."""
-    return float(in_scale * np.mean(w_scale) * math.sqrt(depth) * 74 * 74 / 40)
 
 
 def conv_graph(rng, case, dtype, per_channel=True, bias=True) -> Graph:
@@ -127,13 +114,7 @@ def test_reference_matches_tflite_micro(dtype, case, tmp_path):
     rng = np.random.default_rng(300 + case)
     path = tmp_path / "conv.tflite"
     path.write_bytes(tflite_conv(rng, CASES[case], dtype, per_channel=case != 1))
-    graph = load_model(path)
-    inputs = random_inputs(graph, 10, rng)
-    got, want = run_ref(graph, inputs)[0], tflm_run(path, inputs)[0]
-    if dtype == "int8":
-        np.testing.assert_array_equal(got, want)
-    else:
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-4)
+    assert_reference_matches_tflite_micro(path, dtype, rng)
 
 
 def test_kws_conv_layers_match_tflite_micro(shared_models, tmp_path):

@@ -9,18 +9,15 @@ int tm_mul_generic_f32(const tm_binary_f32_params *p, const float *input1, const
                        float *output)
 {
     const tm_broadcast4d *l = &p->loops;
-    for (int32_t i0 = 0; i0 < l->dims[0]; ++i0) {
-        for (int32_t i1 = 0; i1 < l->dims[1]; ++i1) {
-            for (int32_t i2 = 0; i2 < l->dims[2]; ++i2) {
-                const float *a = input1 + i0 * l->in1_strides[0] + i1 * l->in1_strides[1] +
-                                 i2 * l->in1_strides[2];
-                const float *b = input2 + i0 * l->in2_strides[0] + i1 * l->in2_strides[1] +
-                                 i2 * l->in2_strides[2];
-                for (int32_t i3 = 0; i3 < l->dims[3]; ++i3) {
-                    *output++ = one(p, a[i3 * l->in1_strides[3]], b[i3 * l->in2_strides[3]]);
-                }
-            }
+    const int32_t rows = tm_broadcast_rows(l);
+    tm_broadcast_walk w = {{0, 0, 0}, 0, 0};
+    for (int32_t r = 0; r < rows; ++r) {
+        const float *a = input1 + w.offset1;
+        const float *b = input2 + w.offset2;
+        for (int32_t i = 0; i < l->dims[3]; ++i) {
+            *output++ = one(p, a[i * l->in1_strides[3]], b[i * l->in2_strides[3]]);
         }
+        tm_broadcast_next_row(l, &w);
     }
     return TM_OK;
 }

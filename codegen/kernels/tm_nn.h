@@ -221,6 +221,33 @@ typedef struct {
     int32_t in1_strides[4], in2_strides[4];
 } tm_broadcast4d;
 
+/* A row (the innermost dimension) of the output of a tm_broadcast4d, with the element offset
+ * where each input's row starts. Kernels run the row itself as a plain loop. */
+typedef struct {
+    int32_t index[3];
+    int32_t offset1, offset2;
+} tm_broadcast_walk;
+
+static inline int32_t tm_broadcast_rows(const tm_broadcast4d *l)
+{
+    return l->dims[0] * l->dims[1] * l->dims[2];
+}
+
+/* Moves to the next row in row-major order. */
+static inline void tm_broadcast_next_row(const tm_broadcast4d *l, tm_broadcast_walk *w)
+{
+    for (int32_t d = 2; d >= 0; --d) {
+        w->offset1 += l->in1_strides[d];
+        w->offset2 += l->in2_strides[d];
+        if (++w->index[d] < l->dims[d]) {
+            return;
+        }
+        w->offset1 -= l->in1_strides[d] * l->dims[d];
+        w->offset2 -= l->in2_strides[d] * l->dims[d];
+        w->index[d] = 0;
+    }
+}
+
 /* TFLM's int8 ADD/SUB: both inputs shifted left by left_shift, scaled to a common scale,
  * added or subtracted, then scaled to the output. */
 typedef struct {

@@ -7,14 +7,15 @@ int tm_conv2d_1x1_s8(const tm_conv2d_s8_params *p, const int8_t *input, const in
                      const int32_t *offset_terms,
                      const int32_t *multiplier, const int32_t *shift, int8_t *output)
 {
-    const int32_t pixels = p->batches * p->in_h * p->in_w;
+    const tm_conv_geometry *g = &p->geometry;
+    const int32_t pixels = g->batches * g->in_h * g->in_w;
     for (int32_t i = 0; i < pixels; ++i) {
-        const int8_t *x = input + i * p->in_c;
-        int8_t *y = output + i * p->out_c;
-        for (int32_t oc = 0; oc < p->out_c; ++oc) {
-            const int8_t *w = weights + oc * p->in_c;
+        const int8_t *x = input + i * g->in_c;
+        int8_t *y = output + i * g->out_c;
+        for (int32_t oc = 0; oc < g->out_c; ++oc) {
+            const int8_t *w = weights + oc * g->in_c;
             int32_t acc = offset_terms[oc];
-            for (int32_t c = 0; c < p->in_c; ++c) {
+            for (int32_t c = 0; c < g->in_c; ++c) {
                 acc += x[c] * w[c];
             }
             acc = tm_requantize(acc, multiplier[oc], shift[oc]) + p->output_offset;

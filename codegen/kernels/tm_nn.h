@@ -95,18 +95,22 @@ static inline int32_t tm_window_end(int32_t origin, int32_t dilation, int32_t si
     return TM_MIN(end, kernel);
 }
 
-/* Weights OHWI [out_c, kernel_h, kernel_w, in_c / groups]; pad_top/pad_left only: the
+/* The window geometry every conv-like kernel shares; pad_top/pad_left only: the
  * bottom/right padding is implied by out_h/out_w. */
 typedef struct {
     int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
     int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+} tm_conv_geometry;
+
+/* Weights OHWI [out_c, kernel_h, kernel_w, in_c / groups]. */
+typedef struct {
+    tm_conv_geometry geometry;
     int32_t groups;
     int32_t input_offset, output_offset, act_min, act_max;
 } tm_conv2d_s8_params;
 
 typedef struct {
-    int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
-    int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+    tm_conv_geometry geometry;
     int32_t groups;
     float act_min, act_max;
 } tm_conv2d_f32_params;
@@ -114,15 +118,13 @@ typedef struct {
 /* Weights [1, kernel_h, kernel_w, out_c]; output channel c * depth_multiplier + m reads
  * input channel c. */
 typedef struct {
-    int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
-    int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+    tm_conv_geometry geometry;
     int32_t depth_multiplier;
     int32_t input_offset, output_offset, act_min, act_max;
 } tm_depthwise_conv2d_s8_params;
 
 typedef struct {
-    int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
-    int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+    tm_conv_geometry geometry;
     int32_t depth_multiplier;
     float act_min, act_max;
 } tm_depthwise_conv2d_f32_params;

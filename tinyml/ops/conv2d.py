@@ -69,15 +69,16 @@ def windows(x: np.ndarray, kernel_hw, out_hw, strides, dilations, pads) -> np.nd
 
 
 def geometry_params(node: Node, graph: Graph, kernel_hw) -> tuple[tuple[str, int], ...]:
-    """The shape fields every conv-like params struct starts with (tm_nn.h)."""
+    """The tm_conv_geometry every conv-like params struct starts with (tm_nn.h)."""
     x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
     a = node.attrs
-    return (("batches", x.shape[0]), ("in_h", x.shape[1]), ("in_w", x.shape[2]),
-            ("in_c", x.shape[3]), ("out_h", y.shape[1]), ("out_w", y.shape[2]),
-            ("out_c", y.shape[3]), ("kernel_h", kernel_hw[0]), ("kernel_w", kernel_hw[1]),
-            ("stride_h", a.strides[0]), ("stride_w", a.strides[1]),
-            ("dilation_h", a.dilations[0]), ("dilation_w", a.dilations[1]),
-            ("pad_top", a.pads[0]), ("pad_left", a.pads[1]))
+    fields = (("batches", x.shape[0]), ("in_h", x.shape[1]), ("in_w", x.shape[2]),
+              ("in_c", x.shape[3]), ("out_h", y.shape[1]), ("out_w", y.shape[2]),
+              ("out_c", y.shape[3]), ("kernel_h", kernel_hw[0]), ("kernel_w", kernel_hw[1]),
+              ("stride_h", a.strides[0]), ("stride_w", a.strides[1]),
+              ("dilation_h", a.dilations[0]), ("dilation_w", a.dilations[1]),
+              ("pad_top", a.pads[0]), ("pad_left", a.pads[1]))
+    return tuple((f"geometry.{name}", value) for name, value in fields)
 
 
 def bias_values(node: Node, graph: Graph, channels: int, dtype) -> np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import __version__
 from .errors import TinymlError, UsageError
+from .text import printable
 
 
 class _Parser(argparse.ArgumentParser):
@@ -239,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
-    return f"tinyml: warning: {message}\n"
+    return f"tinyml: warning: {printable(str(message))}\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return args.func(args)
     except TinymlError as exc:
-        print(f"tinyml: error: {exc}", file=sys.stderr)
+        print(f"tinyml: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("tinyml: interrupted", file=sys.stderr)
@@ -256,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug of ours: still one line, unless debugging
         if os.environ.get("TINYML_DEBUG"):
             raise
-        print(f"tinyml: internal error: {type(exc).__name__}: {exc} "
+        print(f"tinyml: internal error: {type(exc).__name__}: {printable(str(exc))} "
               "(set TINYML_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
 

@@ -155,7 +155,7 @@ def lower_model(graph: Graph, name: str) -> ModelCode:
                   for name in (a.ref, *a.refs) if a.kind in ("tensor", "tensor_list")}
     for tname, t in graph.tensors.items():
         if t.is_const and tname in referenced:
-            symbol = f"w{len(consts)}_{c_identifier(tname)}"
+            symbol = f"w{len(consts)}"   # never from the name: the model file is untrusted
             locations[tname] = Location("const", CTYPES[t.dtype], symbol=symbol)
             consts.append(ConstData(symbol, CTYPES[t.dtype], t.data.reshape(-1), tname))
     for tname in graph.tensors:
@@ -172,7 +172,7 @@ def lower_model(graph: Graph, name: str) -> ModelCode:
     layers = []
     for index, node in enumerate(graph.nodes):
         call = calls.get(node.name)
-        ident = f"l{index}_{c_identifier(node.op, 20)}"
+        ident = f"l{index}_{c_identifier(node.op)}"
         const_symbols = {}
         if call is not None:
             for c in call.consts:
@@ -201,8 +201,8 @@ def arg_record(layer: Layer, arg: Arg, code: ModelCode) -> dict:
         return {"kind": "params", "symbol": layer.params_symbol}
     if arg.kind == "scratch":
         return {"kind": "scratch", "offset": layer.scratch_offset}
-    if arg.kind == "literal":
-        return {"kind": "literal", "text": arg.ref}
+    if arg.kind == "int":
+        return {"kind": "int", "value": int(arg.value)}
     if arg.kind == "null":
         return {"kind": "null"}
     raise ValueError(f"unknown argument kind {arg.kind}")

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import TinymlError, UsageError
 from ..resources import data_dir
+from ..text import c_comment
 from .lower import CTYPES, DTYPE_MACROS, ModelCode, arg_record
 from .report import build_report
 
@@ -61,7 +62,7 @@ def _environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(str(data_dir("codegen") / "templates")),
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
         lstrip_blocks=True)
-    env.filters.update(c_literal=c_literal, c_values=c_values)
+    env.filters.update(c_literal=c_literal, c_values=c_values, c_comment=c_comment)
     return env
 
 
@@ -121,12 +122,12 @@ def write_library(code: ModelCode, outdir: Path, report_extra: dict | None = Non
         raise TinymlError(f"cannot write the output folder {outdir}: {exc.strerror}") from None
     try:
         for fname, text in files.items():
-            (staging / fname).write_text(text)
+            (staging / fname).write_text(text, encoding="ascii")   # names arrive escaped
         for header in sorted(kernels.glob("tm_*.h")):
             shutil.copyfile(header, staging / header.name)
         for fname in code.kernel_sources:
             shutil.copyfile(kernels / fname, staging / fname)
-        (staging / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        (staging / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="ascii")
         if outdir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.old.", dir=outdir.parent))
             outdir.rename(old / outdir.name)
@@ -137,4 +138,7 @@ def write_library(code: ModelCode, outdir: Path, report_extra: dict | None = Non
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise TinymlError(f"cannot write the output folder {outdir}: {exc.strerror}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return report

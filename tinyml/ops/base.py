@@ -32,11 +32,12 @@ class ConstArray:
 @dataclass(frozen=True)
 class Arg:
     """One argument of a kernel call: `tensor` (by name), `tensor_list` (names in `refs`: an array
-    of pointers), `const` (by suffix), `params`, `scratch`, `literal`, `null`."""
+    of pointers), `const` (by suffix), `params`, `scratch`, `int` (the integer `value`), `null`."""
 
     kind: str
     ref: str = ""
     refs: tuple[str, ...] = ()
+    value: int = 0
 
 
 @dataclass(frozen=True)

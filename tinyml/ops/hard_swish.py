@@ -136,7 +136,7 @@ class HardSwish(Op):
         size = graph.tensor(node.inputs[0]).size
         if dtype == "float32":
             return KernelCall(kernel=kernel, sources=(kernel + ".c",),
-                              args=(*io, Arg("literal", str(size))))
+                              args=(*io, Arg("int", value=size)))
         if dtype == "int8":
             p = dataclasses.asdict(prepare_int8(node, graph))
             return KernelCall(kernel=kernel, sources=(kernel + ".c",),

@@ -91,7 +91,7 @@ class Logistic(Op):
         if dtype == "float32":
             size = graph.tensor(node.inputs[0]).size
             return KernelCall(kernel=kernel, sources=(kernel + ".c",),
-                              args=(*io, Arg("literal", str(size))))
+                              args=(*io, Arg("int", value=size)))
         if dtype == "int8":
             p = prepare_q4_input(node, graph)
             return KernelCall(kernel=kernel, sources=(kernel + ".c",),

@@ -23,4 +23,4 @@ class Reshape(Op):
         out = graph.tensor(node.outputs[0])
         return KernelCall(kernel="tm_copy", sources=("tm_copy.c",),
                           args=(*tensor_args(node.inputs[0], node.outputs[0]),
-                                Arg("literal", str(out.nbytes))))
+                                Arg("int", value=out.nbytes)))

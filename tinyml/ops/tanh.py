@@ -37,7 +37,7 @@ class Tanh(Op):
         size = graph.tensor(node.inputs[0]).size
         if dtype == "float32":
             return KernelCall(kernel=kernel, sources=(kernel + ".c",),
-                              args=(*io, Arg("literal", str(size))))
+                              args=(*io, Arg("int", value=size)))
         if dtype == "int8":
             return KernelCall(kernel=kernel, sources=(kernel + ".c",),
                               args=(Arg("params"), *io), params_type="tm_tanh_s8_params",

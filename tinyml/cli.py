@@ -52,78 +52,112 @@ def _layer_table(report: dict) -> str:
 
 
 def _load_calib(value: str | None):
+    """`random`, an .npy of samples, or an .npz with the samples as `x`."""
     if value is None or value == "random":
         return value
-    path = Path(value)
+    from .harness.inputs import read_arrays
+    data = read_arrays(value, "--calib")
+    if isinstance(data, dict):
+        if "x" not in data:
+            raise UsageError(f"--calib {value}: the .npz has no array 'x' (it has "
+                             f"{', '.join(repr(k) for k in data) or 'nothing'})")
+        data = data["x"]
+    if data.dtype.kind != "f" or not np.isfinite(data).all():
+        raise UsageError(f"--calib {value}: expected finite float samples, got {data.dtype}"
+                         + (" with NaN or infinite values" if data.dtype.kind == "f" else ""))
+    return data
+
+
+def _board_core(args) -> str:
+    """--board names the core; a --target beside it must agree."""
+    if not getattr(args, "board", None):
+        return args.target or "host"
+    from .targets.boards import get_board
     try:
-        with np.load(path) as data:
-            if "x" not in data:
-                raise UsageError(f"--calib {value}: the .npz has no array 'x'")
-            return data["x"]
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"--calib {value}: cannot read ({exc})") from None
+        board = get_board(args.board)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    if args.target and args.target != board.core_name:
+        raise UsageError(f"--target {args.target} disagrees with --board {board.name} "
+                         f"(a {board.core_name}); give one of them")
+    return board.core_name
 
 
 def _compile(args, write: bool) -> int:
     from .codegen.report import build_report
     from .compiler import compile_model, default_name, write as write_out
+    from .targets import budget
 
+    target = _board_core(args)
     calib = _load_calib(getattr(args, "calib", None))
-    compiled = compile_model(args.model, name=args.name, target=args.target, dtype=args.dtype,
+    compiled = compile_model(args.model, name=args.name, target=target, dtype=args.dtype,
                              calib=calib, calib_method=args.calib_method,
                              calib_percentile=args.calib_percentile,
                              input_shapes=_parse_shapes(args.input_shape),
                              progress=sys.stderr.isatty())
+    report = build_report(compiled.code, target=target, dtype=compiled.dtype)
+    fits = None
+    if args.board:   # before anything is written
+        from .targets.boards import get_board
+        board = get_board(args.board)
+        fits = (board, *budget.check_fits(report, board, args.model))
+    elif (warning := budget.flash_warning(report, target)) is not None:
+        warnings.warn(warning)
     if write:
         outdir = Path(args.output or f"./{args.name or default_name(args.model)}_tinyml")
-        report = write_out(compiled, outdir, args.target)
-    else:
-        report = build_report(compiled.code, target=args.target, dtype=compiled.dtype)
+        report = write_out(compiled, outdir, target)
     print(_layer_table(report))
+    if fits:
+        board, flash, ram = fits
+        print(f"fits {board.name}: flash {flash.total:,} of {board.flash.size:,} bytes "
+              f"({flash.describe()}), RAM {ram.total:,} of {board.ram.size:,} bytes ({ram.describe()})")
     if write:
         print(f"wrote {outdir}/")
     return 0
 
 
-def _read_inputs(path: str, count: int) -> list[np.ndarray]:
-    p = Path(path)
-    try:
-        if p.suffix == ".npz":
-            with np.load(p) as data:
-                keys = list(data.keys())
-                return [data[k] for k in keys]
-        return [np.load(p)]
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"--input {path}: cannot read ({exc})") from None
-
-
-def _write_outputs(path: str, outputs: list[np.ndarray]) -> None:
+def _write_outputs(path: str, outputs: list[np.ndarray], specs: list[dict]) -> None:
+    """An .npz names each output as the model does (as `run` reads inputs); an .npy holds
+    the one output of a one-output model."""
+    from .harness.inputs import input_names
     if path.endswith(".npz"):
-        np.savez(path, **{f"output_{i}": o for i, o in enumerate(outputs)})
-    else:
+        np.savez(path, **dict(zip(input_names(specs), outputs)))
+    elif len(outputs) == 1:
         np.save(path, outputs[0])
+    else:
+        raise UsageError(f"--output {path}: the model has {len(outputs)} outputs; name an .npz")
 
 
 def _run(args) -> int:
     from .harness.host import read_report, run_host
+    from .harness.inputs import dequantize_outputs, match_inputs, model_batch, read_arrays
 
+    if args.board:   # a wrong board is found before anything is read or built
+        from .harness.board_run import board_for_run, run_emulated
+        board = board_for_run(args.board, args.model_dir)
+    elif args.stats or args.emulator:
+        raise UsageError("--stats and --emulator need --board (an emulated board, e.g. mps2-an386)")
     report = read_report(Path(args.model_dir))
-    inputs = _read_inputs(args.input, len(report["inputs"]))
+    if args.output and not args.output.endswith(".npz") and len(report["outputs"]) > 1:
+        raise UsageError(f"--output {args.output}: the model has {len(report['outputs'])} outputs; "
+                         "name an .npz")
+    what = f"--input {args.input}"
+    batch = model_batch(match_inputs(read_arrays(args.input, "--input"), report["inputs"], what),
+                        report["inputs"], what)
     status = 0
     if args.board:
-        from .harness.run_stats import board_for_run, run_emulated
-        board = board_for_run(args.board, args.model_dir)
-        outputs, stats, table = run_emulated(Path(args.model_dir), board, inputs, args.emulator)
+        outputs, stats, table = run_emulated(Path(args.model_dir), board, batch.inputs, args.emulator)
         print(table)
         if args.stats:
             Path(args.stats).write_text(json.dumps(stats, indent=2) + "\n")
         status = stats["status"]
-    elif args.stats or args.emulator:
-        raise UsageError("--stats and --emulator need --board (an emulated board, e.g. mps2-an386)")
     else:
-        outputs = run_host(Path(args.model_dir), inputs)
+        outputs = run_host(Path(args.model_dir), batch.inputs)
+    outputs = batch.shape_outputs(outputs)
+    if args.dequantize:
+        outputs = dequantize_outputs(outputs, report["outputs"])
     if args.output:
-        _write_outputs(args.output, outputs)
+        _write_outputs(args.output, outputs, report["outputs"])
     else:
         np.set_printoptions(threshold=64, linewidth=100)
         for i, out in enumerate(outputs):
@@ -131,6 +165,19 @@ def _run(args) -> int:
     if status:   # the firmware's own status is the exit code (never 0 for a failure)
         print(f"tinyml: the firmware returned status {status}", file=sys.stderr)
         return (status & 0xFF) or 1
+    return 0
+
+
+def _build(args) -> int:
+    from .harness.firmware import build_firmware, region_use
+    from .targets.boards import get_board
+    try:
+        board = get_board(args.board)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    fw = build_firmware(Path(args.model_dir), board)
+    print(f"built {fw.elf} for {board.name} ({board.description})")
+    print(region_use(fw))
     return 0
 
 
@@ -157,16 +204,18 @@ def _eval(args) -> int:
 
 
 def _targets(args) -> int:
+    from .targets.boards import BOARDS, available_tools
     from .targets.cores import CORES
     print("cores: " + ", ".join(CORES))
-    try:
-        from .targets.boards import BOARDS, available_tools
-    except ImportError:
-        return 0
-    tools = available_tools()
-    for board in BOARDS.values() if isinstance(BOARDS, dict) else BOARDS:
-        print(f"  {board.name:<18} {board.core_name:<14} {board.description}")
-    print("tools: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in tools.items()))
+    print("boards:")
+    rows = [("board", "core", "flash", "SRAM", "clock", "")] + [
+        (b.name, b.core_name, f"{b.flash.size // 1024:,} KB", f"{b.ram.size // 1024:,} KB",
+         f"{b.clock_hz / 1e6:g} MHz", b.description) for b in BOARDS.values()]
+    widths = [max(len(r[c]) for r in rows) for c in range(5)]
+    for row in rows:
+        print(("  " + "  ".join(cell.rjust(w) if c in (2, 3, 4) else cell.ljust(w)
+                                for c, (cell, w) in enumerate(zip(row, widths))) + "  " + row[5]).rstrip())
+    print("tools: " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in available_tools().items()))
     return 0
 
 
@@ -178,13 +227,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     def model_args(p):
         p.add_argument("model", help="an .onnx, .tflite, .h5/.keras file or a SavedModel folder")
-        p.add_argument("--target", default="host",
-                       help="cortex-m0plus|cortex-m3|cortex-m4|cortex-m7|cortex-m33|cortex-m55|host")
+        p.add_argument("--target",
+                       help="cortex-m0plus|cortex-m3|cortex-m4|cortex-m7|cortex-m33|cortex-m55|host "
+                       "(default: the --board's core, else host)")
+        p.add_argument("--board", help="a board (`tinyml targets`): its core, and a check that "
+                       "weights + code fit its flash and arena + I/O + stack its SRAM")
         p.add_argument("--name", help="C prefix of the generated library (default: the file name)")
         p.add_argument("--dtype", choices=("int8", "float32"),
                        help="compute type (default: the model's own)")
-        p.add_argument("--calib", help="calibration data for --dtype int8: an .npz with 'x', "
-                       "or 'random' (accuracy unknown)")
+        p.add_argument("--calib", help="calibration data for --dtype int8: float samples in an "
+                       ".npy or as 'x' in an .npz, or 'random' (accuracy unknown)")
         p.add_argument("--calib-method", choices=("minmax", "percentile"), default="minmax",
                        help="activation ranges from the calibration data (default: minmax)")
         p.add_argument("--calib-percentile", type=float, default=99.99,
@@ -202,15 +254,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="build a compiled folder and run it on inputs")
     p.add_argument("model_dir", help="a folder written by `tinyml compile`")
-    p.add_argument("--input", required=True, help="in.npy or in.npz (one array per input); "
-                   "a leading batch axis means N inferences")
-    p.add_argument("--output", help="out.npy or out.npz (default: print)")
+    p.add_argument("--input", required=True, help="in.npy (the one input) or in.npz (one array "
+                   "per input name); [N, *shape] (or [N, *shape[1:]] when the batch is 1) means N "
+                   "inferences; float for a quantized input is quantized with its scale")
+    p.add_argument("--output", help="out.npy or out.npz (outputs by name; default: print)")
+    p.add_argument("--dequantize", action="store_true",
+                   help="integer outputs as float32 with their scale and zero point")
     p.add_argument("--board", help="run in the emulator on this board instead of the host")
     p.add_argument("--stats", help="with --board: write instructions (total, per layer), MACs per "
                    "instruction, firmware sizes, peak stack and arena bytes to this .json")
     p.add_argument("--emulator", choices=("qemu", "renode"),
                    help="with --board: the emulator (default qemu; renode must be on PATH)")
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("build", help="build the eval firmware for a board (no probe needed) "
+                       "and print its flash and RAM use")
+    p.add_argument("model_dir", help="a folder written by `tinyml compile`")
+    p.add_argument("--board", required=True, help="any board of `tinyml targets`")
+    p.set_defaults(func=_build)
 
     p = sub.add_parser("flash", help="build the eval firmware for a real board and flash it")
     p.add_argument("model_dir", help="a folder written by `tinyml compile`")
@@ -220,10 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_flash)
 
     p = sub.add_parser("eval", help="stream a data set through the device over the serial protocol "
-                       "and compare with the host (exit 1 unless every output is bit-exact)")
+                       "and compare with the host (exit 1 unless every integer output is "
+                       "bit-exact and every float32 one within tolerance)")
     p.add_argument("model_dir", help="a folder written by `tinyml compile`")
-    p.add_argument("--dataset", required=True, help="an .npz with x (x0, x1, ... for several inputs) "
-                   "in the model's input dtype or float32 (then quantized), optional labels y")
+    p.add_argument("--dataset", required=True, help="an .npz with one array per input name (x for "
+                   "a one-input model), shaped as `run --input` takes them, in the model's input "
+                   "dtype or float (then quantized), and optional labels y (one per sample)")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--board", help="build the firmware and run it in QEMU on this board")
     where.add_argument("--port", help="a board running the eval firmware: /dev/ttyACM0, socket://HOST:PORT")

@@ -49,6 +49,16 @@ static void board_setup(void)
     gpio_af(0x40020400u, 7, 7);
 }
 #define BRR_VALUE ((TM_CLOCK_HZ + TM_BAUD / 2u) / TM_BAUD)               /* oversampling 16 */
+#elif defined(TM_BOARD_NUCLEO_G071RB)
+/* USART2 on PA2 (TX) / PA3 (RX), AF1: the ST-LINK virtual COM port; clocked by HSI16. */
+static void board_setup(void)
+{
+    REG(0x40021034u) |= 1u << 0;               /* RCC_IOPENR.GPIOAEN */
+    REG(0x4002103Cu) |= 1u << 17;              /* RCC_APBENR1.USART2EN */
+    gpio_af(0x50000000u, 2, 1);
+    gpio_af(0x50000000u, 3, 1);
+}
+#define BRR_VALUE ((TM_CLOCK_HZ + TM_BAUD / 2u) / TM_BAUD)               /* oversampling 16 */
 #else
 #error "stm32_usart.c: no pin set-up for this board (define TM_BOARD_...)"
 #endif

@@ -43,14 +43,15 @@ def test_stats_document(hello_dir, tmp_path):
 
 
 def test_exit_code_is_the_firmware_status(monkeypatch, tmp_path, capsys):
-    from tinyml.harness import host, run_stats
-    monkeypatch.setattr(host, "read_report", lambda d: {"inputs": [{}]})
+    from tinyml.harness import board_run, host, stats as run_stats
+    io = [{"name": "x", "dtype": "int8", "shape": [1, 1]}]
+    monkeypatch.setattr(host, "read_report", lambda d: {"name": "m", "inputs": io, "outputs": io})
     np.save(tmp_path / "x.npy", np.zeros((1, 1), np.int8))
     stats = {"status": 7, "board": "mps2-an386", "emulator": "qemu", "peak_stack_bytes": 8,
              "arena_bytes": 16, "macs": None, "macs_per_instruction": None,
              "instructions": {"total": 10, "per_layer": [], "counter": "x"},
              "firmware": {"text": 1, "data": 2, "bss": 3, "flash_bytes": 3}}
-    monkeypatch.setattr(run_stats, "run_emulated",
+    monkeypatch.setattr(board_run, "run_emulated",
                         lambda d, b, i, e: ([np.zeros(2, np.int8)], stats, run_stats.stats_table(stats)))
     assert cli.main(["run", str(tmp_path), "--board", "mps2-an386", "--input", str(tmp_path / "x.npy"),
                      "--stats", str(tmp_path / "s.json")]) == 7
@@ -75,7 +76,7 @@ def test_real_board_points_to_flash_and_eval(tmp_path):
                                                   ("none", 0, "instructions: not measured on renode")])
 def test_renode_stats_are_run_stats(counter, count, head):
     """Renode's RunStats: no per-layer counts, the firmware's own counter; the same table code."""
-    from tinyml.harness.run_stats import RunStats, stats_table
+    from tinyml.harness.stats import RunStats, stats_table
     layers = [{"name": "fc", "op": "Gemm", "macs": 80, "kernel": "k", "extra": 1}]
     stats = RunStats("stm32f746g-disco", 0, None, [], 10, 2, 3, 64, 16, 80, 0.5, layers,
                      sample_instructions=[count] if counter != "none" else [], emulator="renode",
@@ -91,7 +92,7 @@ def test_renode_stats_are_run_stats(counter, count, head):
 
 
 def test_qemu_stats_document_keys():
-    from tinyml.harness.run_stats import RunStats
+    from tinyml.harness.stats import RunStats
     doc = RunStats("mps2-an386", 0, 100, [60, 40], 10, 2, 3, 64, 16, 80, 0.5,
                    [{"name": "a", "op": "Gemm", "macs": 50}], sample_instructions=[100]).to_dict()
     assert list(doc) == ["emulator", "board", "status", "instructions", "macs", "macs_per_instruction",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tinyml.cli import main
-from tinyml.harness.errors import HarnessError
+from tinyml.harness.errors import HarnessError, InputError
 from tinyml.harness.evaluate import EvalResult, error_metrics, evaluate, format_table, load_dataset
 from tinyml.numerics import quantize
 
@@ -80,8 +80,9 @@ def test_dataset_float_inputs_are_quantized(tmp_path):
                                       (np.zeros((2, 4), np.int16), "dtype int16")])
 def test_dataset_mismatch_is_refused(tmp_path, x, match):
     np.savez(tmp_path / "d.npz", x=x)
-    with pytest.raises(HarnessError, match=match):
+    with pytest.raises(InputError, match=match) as info:
         load_dataset(tmp_path / "d.npz", [SPEC])
+    assert info.value.exit_code == 2
 
 
 def test_error_metrics():
@@ -93,8 +94,8 @@ def test_error_metrics():
 
 
 def test_nothing_uncompared_passes():
-    r = EvalResult("m", "t", "d", 10, "x", 9, 3, 0, None, {"counter": "none"}, 0.01)
-    assert not r.passed and r.to_dict()["bit_exact"]["rate"] == 0.9
+    r = EvalResult("m", "t", "d", 10, "x", 9, 9, 3, 0, None, {"counter": "none"}, 0.01)
+    assert not r.passed and r.to_dict()["bit_exact"]["rate"] == r.to_dict()["match"]["rate"] == 0.9
     assert "FAIL: 1 of 10 samples differ" in format_table(r) and "first: sample 3" in format_table(r)
 
 

@@ -163,7 +163,7 @@ def test_run_on_renode_returns_run_stats(tiny_dir, tmp_path, monkeypatch):
 
     from tinyml.harness.model_dir import read_model_dir
     from tinyml.harness.protocol import InvokeResult
-    from tinyml.harness.run_stats import RunStats
+    from tinyml.harness.stats import RunStats
 
     fw = replace(_fake_fw(tmp_path, get_board("stm32f746g-disco")), model=read_model_dir(tiny_dir),
                  text=100, data=8, bss=40)

@@ -23,7 +23,7 @@ def test_unknown_names_list_the_known_ones():
 def test_boards_are_consistent():
     for board in BOARDS.values():
         assert board.core.name in CORES
-        assert board.flash.size > 0 and board.ram.size >= 64 * 1024
+        assert board.flash.size >= 128 * 1024 and board.ram.size >= 32 * 1024
         assert board.uart.base and board.clock_hz > 0
         assert board.emulated == board.name.startswith("mps2-")
     assert get_board("mps2-an505").uart.base == 0x50200000

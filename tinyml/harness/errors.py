@@ -1,6 +1,6 @@
 """The harness's errors: one line that says what failed and what to do."""
 
-from tinyml.errors import BuildError, TinymlError
+from tinyml.errors import BuildError, TinymlError, UsageError
 
 
 class HarnessError(TinymlError):
@@ -9,3 +9,8 @@ class HarnessError(TinymlError):
 
 class HarnessBuildError(HarnessError, BuildError):
     """The firmware (or the QEMU plugin) did not compile or link: a BuildError too."""
+
+
+class InputError(UsageError):
+    """The arrays or files given to a command do not fit the model (shape, dtype, names,
+    NaN, lengths): exit code 2 in every command."""

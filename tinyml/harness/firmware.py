@@ -118,9 +118,36 @@ def _run(cmd: list[str], cwd: Path, what: str) -> str:
     if done.returncode:
         log = cwd / "build.log"
         log.write_text(" ".join(cmd) + "\n" + done.stdout + done.stderr)
-        first = next((l for l in done.stderr.splitlines() if "error" in l), " ".join(done.stderr.split())[:300])
-        raise HarnessBuildError(f"{what} failed: {first} (full log: {log})")
+        raise HarnessBuildError(f"{what} failed: {_first_error(done.stderr)} (full log: {log})")
     return done.stdout
+
+
+_OVERFLOW = re.compile(r"region `(\w+)' overflowed by (\d+) bytes")
+_STACK_ASSERT = "static data + stack exceed the board's RAM"
+
+
+def _first_error(stderr: str) -> str:
+    """The line that says why: a linker region overflow (every region, with its bytes), the
+    stack check of linker.ld, else the first line naming an error."""
+    overflows = _OVERFLOW.findall(stderr)
+    if overflows:
+        return "the firmware does not fit: " + ", ".join(
+            f"{region} overflowed by {int(n):,} bytes" for region, n in overflows)
+    if _STACK_ASSERT in stderr:
+        return f"the firmware does not fit: {_STACK_ASSERT} (the stack reserves min(64 KB, RAM/4))"
+    lines = stderr.splitlines()
+    return next((l for l in lines if "error" in l), " ".join(stderr.split())[:300])
+
+
+def region_use(fw: Firmware) -> str:
+    """Flash and RAM used by the firmware against the board's, as `tinyml build` prints them."""
+    board, stack = fw.board, fw.symbols["__stack_top"] - fw.symbols["__stack_limit"]
+    ram = fw.static_ram_bytes + stack
+    return "\n".join([
+        f"flash  {fw.flash_bytes:>10,} of {board.flash.size:>10,} bytes  "
+        f"{100 * fw.flash_bytes / board.flash.size:5.1f}%   (text {fw.text:,} + data {fw.data:,})",
+        f"RAM    {ram:>10,} of {board.ram.size:>10,} bytes  {100 * ram / board.ram.size:5.1f}%   "
+        f"(data {fw.data:,} + bss {fw.bss:,} + stack {stack:,})"])
 
 
 def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | Path | None = None,
@@ -142,7 +169,8 @@ def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | P
     if shutil.which(CC) is None:
         raise HarnessBuildError(f"{CC} not found: install gcc-arm-none-eabi and libnewlib-arm-none-eabi")
     suffix = "" if protocol == "tinyml" else f"-{protocol}"
-    out = Path(build_dir) if build_dir else model.folder / ".build" / f"firmware-{board.name}{suffix}"
+    # Absolute, as the compiler runs inside `out` (a relative -I would point nowhere).
+    out = (Path(build_dir) if build_dir else model.folder / ".build" / f"firmware-{board.name}{suffix}").resolve()
     out.mkdir(parents=True, exist_ok=True)
     templates = data_dir("firmware_templates")
     sources = _sources(model, board, protocol)

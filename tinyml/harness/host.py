@@ -21,10 +21,32 @@ SANITIZE_FLAGS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all", "
 
 
 def read_report(model_dir: Path) -> dict:
+    """report.json, checked for what the runners read: a name and each tensor's shape and dtype."""
     path = Path(model_dir) / "report.json"
     if not path.is_file():
         raise ModelError("not a tinyml output folder (no report.json)", model=str(model_dir))
-    return json.loads(path.read_text())
+    try:
+        report = json.loads(path.read_text())
+    except (ValueError, OSError) as exc:   # UnicodeDecodeError is a ValueError
+        raise ModelError(f"corrupt report.json ({type(exc).__name__}); compile the model again",
+                         model=str(model_dir)) from None
+    if not _report_ok(report):
+        raise ModelError("corrupt report.json (no name, or inputs/outputs without shape and "
+                         "dtype); compile the model again", model=str(model_dir))
+    return report
+
+
+def _report_ok(report) -> bool:
+    def tensor_ok(t):
+        try:
+            return (isinstance(t, dict) and isinstance(t.get("shape"), list)
+                    and all(type(d) is int and d > 0 for d in t["shape"])
+                    and np.dtype(t["dtype"]).kind in "iuf")
+        except (TypeError, KeyError):
+            return False
+    return (isinstance(report, dict) and isinstance(report.get("name"), str)
+            and all(isinstance(report.get(k), list) and report[k] and all(map(tensor_ok, report[k]))
+                    for k in ("inputs", "outputs")))
 
 
 def _render_runner(report: dict) -> str:

@@ -113,8 +113,9 @@ def read_model_dir(folder: str | Path) -> ModelInfo:
         layers = int(defs.get(f"{macro}_NUM_LAYERS", "0"))
     except KeyError as missing:
         raise HarnessError(f"{header}: missing #define {missing.args[0]}") from None
+    # Absolute: the firmware build compiles from its own folder, so a relative path breaks.
     return ModelInfo(
-        folder, header.name, prefix, macro, arena, layers,
+        folder.resolve(), header.name, prefix, macro, arena, layers,
         tuple(_tensor(defs, f"{macro}_INPUT{i}", header) for i in range(n_in)),
         tuple(_tensor(defs, f"{macro}_OUTPUT{i}", header) for i in range(n_out)),
     )

@@ -8,7 +8,6 @@ Serial: the UART is a TCP server (`nodelay=on`, else small replies stall ~40 ms)
 
 from __future__ import annotations
 
-import json
 import shutil
 import struct
 import subprocess
@@ -24,7 +23,8 @@ from tinyml.harness.emulator import EmulatorSession, free_port
 from tinyml.harness.errors import HarnessError
 from tinyml.harness.firmware import Firmware, build_firmware
 from tinyml.harness.protocol import Device, InvokeResult, parse_invoke, to_bytes
-from tinyml.harness.run_stats import RunStats
+from tinyml.harness.inputs import as_batch
+from tinyml.harness.stats import RunStats, report_macs
 from tinyml.targets.boards import Board, get_board
 
 QEMU = "qemu-system-arm"
@@ -48,30 +48,6 @@ def _qemu_boards() -> list[str]:
     return [b.name for b in BOARDS.values() if b.emulated]
 
 
-def _report_macs(fw: Firmware) -> tuple[int | None, list[dict]]:
-    report = fw.model.folder / "report.json"
-    if not report.exists():
-        return None, []
-    data = json.loads(report.read_text())
-    return data.get("macs"), list(data.get("layers") or [])
-
-
-def _as_batch(inputs: list[np.ndarray], model) -> tuple[list[np.ndarray], bool]:
-    """Each input as [N, *shape]; tells whether the caller passed a batch dimension."""
-    if len(inputs) != len(model.inputs):
-        raise HarnessError(f"{model.name} takes {len(model.inputs)} inputs, got {len(inputs)}")
-    arrays = [np.asarray(x) for x in inputs]
-    t0 = model.inputs[0]
-    batched = arrays[0].size != int(np.prod(t0.shape, dtype=np.int64)) or (
-        arrays[0].ndim == len(t0.shape) + 1 and arrays[0].shape[1:] == t0.shape)
-    if not batched:
-        return [a.reshape(1, -1) for a in arrays], False
-    n = arrays[0].shape[0]
-    if any(a.shape[0] != n for a in arrays):
-        raise HarnessError("inputs have different batch sizes")
-    return [a.reshape(n, -1) for a in arrays], True
-
-
 def run_firmware(fw: Firmware, inputs: list[np.ndarray], *, timeout: float = 120.0,
                  workdir: Path | None = None) -> tuple[list[np.ndarray], RunStats]:
     """Inference on one sample (inputs shaped as the model's) or a batch ([N, *shape]).
@@ -84,7 +60,7 @@ def run_firmware(fw: Firmware, inputs: list[np.ndarray], *, timeout: float = 120
         with tempfile.TemporaryDirectory(prefix="tinyml-run-") as tmp:
             return run_firmware(fw, inputs, timeout=timeout, workdir=Path(tmp))
     model = fw.model
-    batch, batched = _as_batch(inputs, model)
+    batch, batched = as_batch(inputs, model)
     count = batch[0].shape[0]
     tmp = Path(workdir)
     tmp.mkdir(parents=True, exist_ok=True)
@@ -127,7 +103,7 @@ def run_firmware(fw: Firmware, inputs: list[np.ndarray], *, timeout: float = 120
     status = next((s for s in statuses if s), 0)
     if done.returncode != (status & 0xFF):
         raise HarnessError(f"QEMU exited {done.returncode}, the firmware reported status {status}")
-    macs, layers = _report_macs(fw)
+    macs, layers = report_macs(fw.model.folder)
     stats = RunStats(fw.board.name, status, counts[0].total, list(counts[0].layers),
                      fw.text, fw.data, fw.bss, max(r.peak_stack for r in results.values()),
                      model.arena_size, macs, wall, layers,

@@ -25,7 +25,8 @@ from tinyml.harness.emulator import EmulatorSession, free_port
 from tinyml.harness.errors import HarnessError
 from tinyml.harness.firmware import Firmware, build_firmware
 from tinyml.harness.protocol import Device, InvokeResult
-from tinyml.harness.run_stats import RunStats
+from tinyml.harness.inputs import as_batch
+from tinyml.harness.stats import RunStats, report_macs
 from tinyml.targets.boards import Board, get_board
 
 RENODE = "renode"
@@ -214,12 +215,10 @@ def run_on_renode(model_dir: str | Path, board: str, inputs: list[np.ndarray], *
     Returns outputs and RunStats like QEMU's, with the counter the firmware reported (no
     per-layer counts: those come from the QEMU plugin).
     """
-    from tinyml.harness.qemu import _as_batch, _report_macs
-
     if shutil.which(RENODE) is None:   # before a build that could not be used
         raise HarnessError(NOT_INSTALLED)
     fw = build_firmware(model_dir, get_board(board), build_dir)
-    batch, batched = _as_batch(inputs, fw.model)
+    batch, batched = as_batch(inputs, fw.model)
     outs, results = [], []
     start = time.monotonic()
     with RenodeSession(fw) as session:
@@ -231,7 +230,7 @@ def run_on_renode(model_dir: str | Path, board: str, inputs: list[np.ndarray], *
     outputs = [np.stack([o[i] for o in outs]) for i in range(len(fw.model.outputs))]
     if not batched:
         outputs = [o[0] for o in outputs]
-    macs, layers = _report_macs(fw)
+    macs, layers = report_macs(fw.model.folder)
     counter = results[0].counter
     total = results[0].count if counter != "none" else None
     return outputs, RunStats(

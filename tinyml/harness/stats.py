@@ -1,14 +1,13 @@
-"""`tinyml run --board`: pick the emulator, run, and present the stats (table + --stats JSON)."""
+"""What an emulated run measured (RunStats, the `--stats` document) and its printable table.
+
+Shared by the QEMU and Renode runners; imports nothing of theirs.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
-
-from tinyml.errors import UsageError
-from tinyml.targets.boards import BOARDS, Board, get_board
 
 
 QEMU_COUNTER = "exact guest instructions (QEMU plugin)"
@@ -73,31 +72,16 @@ class RunStats:
         return self.to_dict()[key]
 
 
-def board_for_run(name: str, model_dir: str | Path) -> Board:
-    """The board `tinyml run` can emulate; a real board gets the commands that do work."""
+def report_macs(folder: Path) -> tuple[int | None, list[dict]]:
+    """MACs and layers from the folder's report.json, when it has one (a bare library may not)."""
+    report = Path(folder) / "report.json"
+    if not report.exists():
+        return None, []
     try:
-        board = get_board(name)
-    except KeyError as e:
-        raise UsageError(e.args[0]) from None
-    if not board.emulated:
-        emulated = ", ".join(b.name for b in BOARDS.values() if b.emulated)
-        raise UsageError(f"{board.name} is a real board, not emulated: flash it with `tinyml flash "
-                         f"{model_dir} --board {board.name}`, then run samples over its serial port "
-                         f"with `tinyml eval {model_dir} --port /dev/ttyACM0 --dataset data.npz` "
-                         f"(emulated boards: {emulated})")
-    return board
-
-
-def run_emulated(model_dir: Path, board: Board, inputs: list[np.ndarray], emulator: str | None
-                 ) -> tuple[list[np.ndarray], dict, str]:
-    """Outputs, the stats document and its printable per-layer table."""
-    if emulator == "renode":
-        from tinyml.harness.renode import run_on_renode as run
-    else:
-        from tinyml.harness.qemu import run_on_board as run
-    outputs, stats = run(model_dir, board.name, inputs)
-    doc = stats.to_dict()
-    return outputs, doc, stats_table(doc)
+        data = json.loads(report.read_text())
+    except ValueError:
+        return None, []
+    return (data.get("macs"), list(data.get("layers") or [])) if isinstance(data, dict) else (None, [])
 
 
 def stats_table(stats: dict) -> str:

@@ -1,0 +1,91 @@
+"""Does a compiled model fit a board? Checked by `tinyml compile --board` before anything is written.
+
+flash = weights and constants (exact) + code (estimate)
+RAM   = arena + inputs + outputs (exact) + stack and runtime (estimate)
+
+The code estimate is a fixed part (startup, UART, the serial protocol) plus a part per
+distinct kernel and per layer; its constants bound the eval firmware's measured code on the
+shared models (arm-none-eabi-gcc -O2, Cortex-M4: hello_world 3,696 B, ad01 4,328 B, kws
+8,676 B, ResNet-8 8,772 B, vww 11,384 B). `tinyml build` links and prints the real figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinyml.errors import TinymlError
+from tinyml.targets.boards import BOARDS, Board
+
+CODE_FIXED_BYTES = 3 * 1024
+CODE_PER_KERNEL_BYTES = 768
+CODE_PER_LAYER_BYTES = 160
+STACK_BYTES = 2 * 1024   # kernels' frames and the serve loop; the measured peak is under 1 KB
+
+
+class BudgetError(TinymlError):
+    """The model does not fit the board's flash or RAM."""
+
+
+@dataclass(frozen=True)
+class Need:
+    """What one memory must hold: (part, bytes, estimated?) in the order they are named;
+    estimates print as ~N."""
+    memory: str
+    parts: tuple[tuple[str, int, bool], ...]
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n, _ in self.parts)
+
+    def describe(self) -> str:
+        return " + ".join(f"{name} {'~' if est else ''}{n:,}" for name, n, est in self.parts)
+
+
+def _tensor_bytes(tensors: list[dict]) -> int:
+    return sum(int(np.prod(t["shape"], dtype=np.int64)) * np.dtype(t["dtype"]).itemsize
+               for t in tensors)
+
+
+def needs(report: dict) -> tuple[Need, Need]:
+    """(flash, RAM) of a compiled model, from its report."""
+    kernels = {layer["kernel"] for layer in report["layers"]}
+    code = (CODE_FIXED_BYTES + CODE_PER_KERNEL_BYTES * len(kernels)
+            + CODE_PER_LAYER_BYTES * len(report["layers"]))
+    flash = Need("flash", (("weights", int(report["flash_bytes"]), False), ("code", code, True)))
+    ram = Need("RAM", (("arena", int(report["arena_bytes"]), False),
+                       ("input", _tensor_bytes(report["inputs"]), False),
+                       ("output", _tensor_bytes(report["outputs"]), False),
+                       ("stack", STACK_BYTES, True)))
+    return flash, ram
+
+
+def _size(n: int) -> str:
+    return f"{n // 1024 // 1024} MB" if n % (1024 * 1024) == 0 else (
+        f"{n // 1024} KB" if n % 1024 == 0 else f"{n:,} bytes")
+
+
+def check_fits(report: dict, board: Board, model: str) -> tuple[Need, Need]:
+    """Raise one line naming each memory that overflows and by how much; else (flash, RAM)."""
+    flash, ram = needs(report)
+    over = [f"{need.memory} needs {need.total:,} bytes ({need.describe()}) against "
+            f"{_size(capacity)}, over by {need.total - capacity:,} bytes"
+            for need, capacity in ((flash, board.flash.size), (ram, board.ram.size))
+            if need.total > capacity]
+    if over:
+        raise BudgetError(f"does not fit {board.name}: " + "; ".join(over), model=model)
+    return flash, ram
+
+
+def flash_warning(report: dict, core_name: str) -> str | None:
+    """With --target alone: a warning when the weights exceed every known board of the core."""
+    boards = [b for b in BOARDS.values() if b.core_name == core_name]
+    if not boards:
+        return None
+    largest = max(boards, key=lambda b: b.flash.size)
+    weights = int(report["flash_bytes"])
+    if weights <= largest.flash.size:
+        return None
+    return (f"the weights ({weights:,} bytes) exceed the flash of every known {core_name} board "
+            f"(largest: {largest.name}, {_size(largest.flash.size)})")

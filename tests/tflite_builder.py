@@ -7,7 +7,9 @@
     b.op("FULLY_CONNECTED", [x, w, -1], [y], "FullyConnectedOptions", FusedActivationFunction=1)
     model_bytes = b.build([x], [y])
 
-Options are given by their schema field names (`Padding`, `StrideW`, ...).
+Options are given by their schema field names (`Padding`, `StrideW`, ...). Hostile models
+for the importer's tests: a tensor named None has no name field, `buffer=` and
+`opcode_index=` write any index, `op("CUSTOM", ..., custom_code=b"...")` a custom op.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ class TFLiteBuilder:
         self._tensors = []   # (name, shape, dtype, buffer index, quant)
         self._buffers = [b""]
         self._ops = []       # (opcode index, inputs, outputs, options)
-        self._opcodes: list[int] = []
+        self._opcodes: list[tuple[int, bytes | None]] = []   # (builtin code, custom code)
 
-    def tensor(self, name, shape, dtype, data=None, scale=None, zero_point=None, axis=0) -> int:
+    def tensor(self, name, shape, dtype, data=None, scale=None, zero_point=None, axis=0,
+               buffer=None) -> int:
         buf = 0
         if data is not None:
             arr = np.ascontiguousarray(np.asarray(data, dtype=dtype).reshape(shape))
@@ -39,14 +42,16 @@ class TFLiteBuilder:
             if zp.size == 1 and scale.size > 1:
                 zp = np.repeat(zp, scale.size)
             quant = (scale, zp, axis)
-        self._tensors.append((name, tuple(shape), dtype, buf, quant))
+        self._tensors.append((name, tuple(shape), dtype, buf if buffer is None else buffer, quant))
         return len(self._tensors) - 1
 
-    def op(self, opname: str, inputs, outputs, options: str | None = None, **fields) -> None:
-        code = getattr(tflite.BuiltinOperator, opname)
-        if code not in self._opcodes:
-            self._opcodes.append(code)
-        self._ops.append((self._opcodes.index(code), list(inputs), list(outputs), options, fields))
+    def op(self, opname: str, inputs, outputs, options: str | None = None,
+           custom_code: bytes | None = None, opcode_index: int | None = None, **fields) -> None:
+        key = (getattr(tflite.BuiltinOperator, opname), custom_code)
+        if key not in self._opcodes:
+            self._opcodes.append(key)
+        index = self._opcodes.index(key) if opcode_index is None else opcode_index
+        self._ops.append((index, list(inputs), list(outputs), options, fields))
 
     # -- serialization -------------------------------------------------------------------
     @staticmethod
@@ -84,7 +89,7 @@ class TFLiteBuilder:
 
         tensor_offsets = []
         for name, shape, dtype, buf, quant in self._tensors:
-            name_off = b.CreateString(name)
+            name_off = None if name is None else b.CreateString(name)
             shape_off = self._vector(b, tflite.TensorStartShapeVector, list(shape), b.PrependInt32)
             q_off = None
             if quant is not None:
@@ -102,7 +107,8 @@ class TFLiteBuilder:
             tflite.TensorAddShape(b, shape_off)
             tflite.TensorAddType(b, _TYPES[dtype])
             tflite.TensorAddBuffer(b, buf)
-            tflite.TensorAddName(b, name_off)
+            if name_off is not None:
+                tflite.TensorAddName(b, name_off)
             if q_off is not None:
                 tflite.TensorAddQuantization(b, q_off)
             tensor_offsets.append(tflite.TensorEnd(b))
@@ -133,11 +139,14 @@ class TFLiteBuilder:
         sg = tflite.SubGraphEnd(b)
 
         code_offsets = []
-        for code in self._opcodes:
+        for code, custom in self._opcodes:
+            custom_off = None if custom is None else b.CreateString(custom)
             tflite.OperatorCodeStart(b)
             tflite.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, 127))
             tflite.OperatorCodeAddBuiltinCode(b, code)
             tflite.OperatorCodeAddVersion(b, 1)
+            if custom_off is not None:
+                tflite.OperatorCodeAddCustomCode(b, custom_off)
             code_offsets.append(tflite.OperatorCodeEnd(b))
         codes_vec = self._vector(b, tflite.ModelStartOperatorCodesVector, code_offsets, b.PrependUOffsetTRelative)
         sg_vec = self._vector(b, tflite.ModelStartSubgraphsVector, [sg], b.PrependUOffsetTRelative)

@@ -1,9 +1,20 @@
-"""Converters from TFLite builtin operators to IR nodes, one function per operator."""
+"""Converters from TFLite builtin operators to IR nodes, one function per operator.
+
+Each converter sees one operator through an `OpReader` and checks what it reads (operand
+count and ranks, option values, constant operands) before computing anything from it: a
+malformed operator is a `ModelError` naming the node and op, an unsupported one an
+`UnsupportedError`. The importer (tflite.py) depends on this module, never the reverse.
+"""
 
 from __future__ import annotations
 
+import math
+from typing import Callable
+
 import tflite
 
+from ..errors import ModelError, UnsupportedError
+from ..ir import Node, Tensor
 from ..ops.binary import BinaryAttrs
 from ..ops.clamp import ClipAttrs
 from ..ops.concatenation import ConcatAttrs
@@ -16,155 +27,255 @@ from ..ops.pad import PadAttrs
 from ..ops.pool2d import Pool2DAttrs
 from ..ops.softmax import SoftmaxAttrs
 from ..ops.transpose import TransposeAttrs
-from .tflite import ACTIVATIONS, OpReader, converter
+
+#: fused activation function -> clamp range
+ACTIVATIONS = {0: (-math.inf, math.inf), 1: (0.0, math.inf), 2: (-1.0, 1.0), 3: (0.0, 6.0)}
+#: activation codes the schema defines that tinyml does not compute: TANH, SIGN_BIT
+_UNSUPPORTED_ACTIVATIONS = {4: "TANH", 5: "SIGN_BIT"}
+_OPTION_TYPES = {v: k for k, v in vars(tflite.BuiltinOptions).items() if not k.startswith("_")}
+
+
+class OpReader:
+    """What a converter sees of one TFLite operator: operand names (already range-checked,
+    "" for an omitted optional operand), its options table and the tensors."""
+
+    def __init__(self, op, name: str, opname: str, inputs: tuple[str, ...],
+                 outputs: tuple[str, ...], tensors: dict[str, Tensor], source: str):
+        self._op = op
+        self.name, self.opname, self.source = name, opname, source
+        self.inputs, self.outputs, self._tensors = inputs, outputs, tensors
+
+    def error(self, what: str) -> ModelError:
+        return ModelError(what, model=self.source, node=self.name, op=self.opname)
+
+    def unsupported(self, what: str) -> UnsupportedError:
+        return UnsupportedError(what, model=self.source, node=self.name, op=self.opname)
+
+    def input(self, index: int) -> Tensor:
+        """Input `index`, which the op needs."""
+        if index >= len(self.inputs) or not self.inputs[index]:
+            raise self.error(f"input {index} is missing ({len(self.inputs)} inputs given)")
+        return self._tensors[self.inputs[index]]
+
+    def output(self, index: int = 0) -> Tensor:
+        if index >= len(self.outputs):
+            raise self.error(f"output {index} is missing ({len(self.outputs)} outputs given)")
+        return self._tensors[self.outputs[index]]
+
+    def input_of_rank(self, index: int, rank: int, what: str) -> Tensor:
+        t = self.input(index)
+        if len(t.shape) != rank:
+            raise self.error(f"{what} {t.name!r} has shape {t.shape}, expected rank {rank}")
+        return t
+
+    def options(self, options_cls, required: bool = False):
+        """The operator's options table as `options_cls`, None when absent (unless required)."""
+        table = self._op.BuiltinOptions()
+        expected = options_cls.__name__
+        if table is None:
+            if required:
+                raise self.error(f"the operator has no {expected} table")
+            return None
+        found = _OPTION_TYPES.get(self._op.BuiltinOptionsType(), str(self._op.BuiltinOptionsType()))
+        if found != expected:
+            raise self.error(f"the operator carries {found} options, expected {expected}")
+        opts = options_cls()
+        opts.Init(table.Bytes, table.Pos)
+        return opts
+
+    def activation(self, opts) -> tuple[float, float]:
+        code = opts.FusedActivationFunction() if opts is not None else 0
+        if code in _UNSUPPORTED_ACTIVATIONS:
+            raise self.unsupported(f"fused activation {_UNSUPPORTED_ACTIVATIONS[code]} is not "
+                                   "supported")
+        if code not in ACTIVATIONS:
+            raise self.error(f"invalid fused activation code {code}")
+        return ACTIVATIONS[code]
+
+    def positive(self, values: tuple[int, ...], what: str) -> tuple[int, ...]:
+        if any(v < 1 for v in values):
+            raise self.error(f"{what} {values} must be at least 1")
+        return values
+
+    def const_ints(self, index: int, what: str) -> list[int]:
+        t = self.input(index)
+        if not t.is_const:
+            raise self.unsupported(f"non-constant {what} are not supported")
+        if t.dtype not in ("int32", "int64"):
+            raise self.error(f"{what} {t.name!r} are {t.dtype}, expected int32 or int64")
+        return [int(v) for v in t.data.reshape(-1)]
+
+    def axis(self, axis: int, rank: int, what: str = "axis") -> int:
+        if not -rank <= axis < rank:
+            raise self.error(f"{what} {axis} is out of range for rank {rank}")
+        return axis % rank
+
+    def node(self, op: str, attrs=None, inputs=None, outputs=None) -> Node:
+        return Node(self.name, op, tuple(self.inputs if inputs is None else inputs),
+                    tuple(self.outputs if outputs is None else outputs), attrs)
+
+
+Converter = Callable[[OpReader], list[Node]]
+CONVERTERS: dict[str, Converter] = {}
+
+
+def converter(*opnames: str):
+    def deco(fn: Converter) -> Converter:
+        for name in opnames:
+            CONVERTERS[name] = fn
+        return fn
+    return deco
 
 
 @converter("FULLY_CONNECTED")
-def fully_connected(r: OpReader, tensors):
+def fully_connected(r: OpReader):
+    r.input(0), r.input(1)
     opts = r.options(tflite.FullyConnectedOptions)
     if opts is not None and opts.WeightsFormat() != 0:
         raise r.unsupported("shuffled weights format is not supported")
     return [r.node("FullyConnected", FullyConnectedAttrs(act=r.activation(opts)))]
 
 
-def _window(r: OpReader, opts, tensors) -> tuple[tuple[int, int], tuple[int, int], tuple]:
-    """Strides, dilations and explicit pads of a CONV_2D / DEPTHWISE_CONV_2D (Padding SAME=0)."""
-    x, w = tensors[r.inputs[0]], tensors[r.inputs[1]]
-    strides = (opts.StrideH(), opts.StrideW())
-    dilations = (opts.DilationHFactor(), opts.DilationWFactor())
-    if opts.Padding() == tflite.Padding.SAME:
-        pads = same_padding(x.shape[1:3], w.shape[1:3], strides, dilations)
-    elif opts.Padding() == tflite.Padding.VALID:
-        pads = (0, 0, 0, 0)
-    else:
-        raise r.unsupported(f"padding type {opts.Padding()} is not supported")
-    return strides, dilations, pads
+def _padding(r: OpReader, code: int, in_hw, kernel_hw, strides, dilations) -> tuple:
+    """Explicit pads (top, left, bottom, right) for a Padding code (SAME=0, VALID=1)."""
+    if code == tflite.Padding.SAME:
+        return same_padding(in_hw, kernel_hw, strides, dilations)
+    if code == tflite.Padding.VALID:
+        return (0, 0, 0, 0)
+    raise r.error(f"invalid padding code {code}")
+
+
+def _window(r: OpReader, opts, x: Tensor, w: Tensor) -> tuple:
+    """Strides, dilations and explicit pads of a CONV_2D / DEPTHWISE_CONV_2D."""
+    strides = r.positive((opts.StrideH(), opts.StrideW()), "strides")
+    dilations = r.positive((opts.DilationHFactor(), opts.DilationWFactor()), "dilations")
+    return strides, dilations, _padding(r, opts.Padding(), x.shape[1:3], w.shape[1:3], strides,
+                                        dilations)
 
 
 @converter("CONV_2D")
-def conv_2d(r: OpReader, tensors):
-    opts = r.options(tflite.Conv2DOptions)
-    strides, dilations, pads = _window(r, opts, tensors)
-    groups = tensors[r.inputs[0]].shape[3] // tensors[r.inputs[1]].shape[3]
+def conv_2d(r: OpReader):
+    x = r.input_of_rank(0, 4, "input")
+    w = r.input_of_rank(1, 4, "weights")
+    opts = r.options(tflite.Conv2DOptions, required=True)
+    if w.shape[3] < 1 or x.shape[3] % w.shape[3]:
+        raise r.error(f"input channels {x.shape[3]} are not a multiple of the weights' "
+                      f"{w.shape[3]} input channels")
+    strides, dilations, pads = _window(r, opts, x, w)
+    groups = x.shape[3] // w.shape[3]
     return [r.node("Conv2D", Conv2DAttrs(strides, dilations, pads, groups, r.activation(opts)))]
 
 
 @converter("DEPTHWISE_CONV_2D")
-def depthwise_conv_2d(r: OpReader, tensors):
-    opts = r.options(tflite.DepthwiseConv2DOptions)
-    strides, dilations, pads = _window(r, opts, tensors)
+def depthwise_conv_2d(r: OpReader):
+    x = r.input_of_rank(0, 4, "input")
+    w = r.input_of_rank(1, 4, "weights")
+    opts = r.options(tflite.DepthwiseConv2DOptions, required=True)
+    if x.shape[3] < 1 or w.shape[3] % x.shape[3]:
+        raise r.error(f"the weights' {w.shape[3]} output channels are not a multiple of the "
+                      f"input's {x.shape[3]} channels")
+    strides, dilations, pads = _window(r, opts, x, w)
     # the DepthMultiplier option is 0 or stale in some old models: the shapes are the truth
-    multiplier = tensors[r.inputs[1]].shape[3] // tensors[r.inputs[0]].shape[3]
+    multiplier = w.shape[3] // x.shape[3]
     return [r.node("DepthwiseConv2D",
                    DepthwiseConv2DAttrs(strides, dilations, pads, multiplier, r.activation(opts)))]
 
 
 @converter("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
-def reshape(r: OpReader, tensors):
+def reshape(r: OpReader):
+    r.input(0)
     return [r.node("Reshape", inputs=r.inputs[:1])]
 
 
 # -- nonlinear activations ------------------------------------------------------------------
 
+def _unary(op: str, attrs=None):
+    def convert(r: OpReader):
+        r.input(0)
+        return [r.node(op, attrs, inputs=r.inputs[:1])]
+    return convert
+
+
+converter("LOGISTIC")(_unary("Logistic"))
+converter("TANH")(_unary("Tanh"))
+converter("RELU")(_unary("Relu"))
+converter("RELU6")(_unary("Relu6"))
+converter("RELU_N1_TO_1")(_unary("Clip", ClipAttrs(lo=-1.0, hi=1.0)))
+converter("HARD_SWISH")(_unary("HardSwish"))
+converter("QUANTIZE")(_unary("Quantize"))
+converter("DEQUANTIZE")(_unary("Dequantize"))
+
+
 @converter("SOFTMAX")
-def softmax(r: OpReader, tensors):
+def softmax(r: OpReader):
+    r.input(0)
     opts = r.options(tflite.SoftmaxOptions)
-    return [r.node("Softmax", SoftmaxAttrs(beta=opts.Beta() if opts is not None else 1.0))]
-
-
-@converter("LOGISTIC")
-def logistic(r: OpReader, tensors):
-    return [r.node("Logistic")]
-
-
-@converter("TANH")
-def tanh(r: OpReader, tensors):
-    return [r.node("Tanh")]
-
-
-@converter("RELU")
-def relu(r: OpReader, tensors):
-    return [r.node("Relu")]
-
-
-@converter("RELU6")
-def relu6(r: OpReader, tensors):
-    return [r.node("Relu6")]
-
-
-@converter("RELU_N1_TO_1")
-def relu_n1_to_1(r: OpReader, tensors):
-    return [r.node("Clip", ClipAttrs(lo=-1.0, hi=1.0))]
+    beta = opts.Beta() if opts is not None else 1.0
+    if not math.isfinite(beta):
+        raise r.error(f"softmax beta {beta} is not finite")
+    return [r.node("Softmax", SoftmaxAttrs(beta=beta), inputs=r.inputs[:1])]
 
 
 @converter("LEAKY_RELU")
-def leaky_relu(r: OpReader, tensors):
+def leaky_relu(r: OpReader):
+    r.input(0)
     opts = r.options(tflite.LeakyReluOptions)
-    return [r.node("LeakyRelu", LeakyReluAttrs(alpha=opts.Alpha() if opts is not None else 0.0))]
+    alpha = opts.Alpha() if opts is not None else 0.0
+    if not math.isfinite(alpha):
+        raise r.error(f"leaky relu alpha {alpha} is not finite")
+    return [r.node("LeakyRelu", LeakyReluAttrs(alpha=alpha), inputs=r.inputs[:1])]
 
 
-@converter("HARD_SWISH")
-def hard_swish(r: OpReader, tensors):
-    return [r.node("HardSwish")]
+# -- elementwise, pooling, mean, pad, concatenation, transpose ------------------------------
+
+def _binary(op: str, options_cls):
+    def convert(r: OpReader):
+        r.input(0), r.input(1)
+        act = r.activation(r.options(options_cls))
+        return [r.node(op, BinaryAttrs(act), inputs=r.inputs[:2])]
+    return convert
 
 
-# -- elementwise, pooling, mean, pad, concatenation, transpose, (de)quantize ----------------
-
-def _const_ints(r: OpReader, tensors, index: int, what: str) -> list[int]:
-    t = tensors.get(r.inputs[index]) if index < len(r.inputs) else None
-    if t is None or not t.is_const:
-        raise r.unsupported(f"non-constant {what} are not supported")
-    return [int(v) for v in t.data.reshape(-1)]
-
-
-@converter("ADD")
-def add(r: OpReader, tensors):
-    return [r.node("Add", BinaryAttrs(r.activation(r.options(tflite.AddOptions))))]
-
-
-@converter("SUB")
-def sub(r: OpReader, tensors):
-    return [r.node("Sub", BinaryAttrs(r.activation(r.options(tflite.SubOptions))))]
-
-
-@converter("MUL")
-def mul(r: OpReader, tensors):
-    return [r.node("Mul", BinaryAttrs(r.activation(r.options(tflite.MulOptions))))]
+converter("ADD")(_binary("Add", tflite.AddOptions))
+converter("SUB")(_binary("Sub", tflite.SubOptions))
+converter("MUL")(_binary("Mul", tflite.MulOptions))
 
 
 @converter("AVERAGE_POOL_2D", "MAX_POOL_2D")
-def pool_2d(r: OpReader, tensors):
-    opts = r.options(tflite.Pool2DOptions)
-    kernel = (opts.FilterHeight(), opts.FilterWidth())
-    strides = (opts.StrideH(), opts.StrideW())
-    if opts.Padding() == tflite.Padding.SAME:
-        pads = same_padding(tensors[r.inputs[0]].shape[1:3], kernel, strides, (1, 1))
-    elif opts.Padding() == tflite.Padding.VALID:
-        pads = (0, 0, 0, 0)
-    else:
-        raise r.unsupported(f"padding type {opts.Padding()} is not supported")
+def pool_2d(r: OpReader):
+    x = r.input_of_rank(0, 4, "input")
+    opts = r.options(tflite.Pool2DOptions, required=True)
+    kernel = r.positive((opts.FilterHeight(), opts.FilterWidth()), "filter size")
+    strides = r.positive((opts.StrideH(), opts.StrideW()), "strides")
+    pads = _padding(r, opts.Padding(), x.shape[1:3], kernel, strides, (1, 1))
     op = "AveragePool2D" if r.opname == "AVERAGE_POOL_2D" else "MaxPool2D"
-    return [r.node(op, Pool2DAttrs(kernel, strides, pads, r.activation(opts)))]
+    return [r.node(op, Pool2DAttrs(kernel, strides, pads, r.activation(opts)),
+                   inputs=r.inputs[:1])]
 
 
 @converter("MEAN")
-def mean(r: OpReader, tensors):
-    rank = len(tensors[r.inputs[0]].shape)
-    axes = tuple(sorted({a % rank for a in _const_ints(r, tensors, 1, "axes")}))
+def mean(r: OpReader):
+    rank = len(r.input(0).shape)
+    axes = tuple(sorted({r.axis(a, rank) for a in r.const_ints(1, "axes")}))
     opts = r.options(tflite.ReducerOptions)
     keepdims = bool(opts.KeepDims()) if opts is not None else False
     return [r.node("Mean", MeanAttrs(axes, keepdims), inputs=r.inputs[:1])]
 
 
 @converter("PAD", "PADV2")
-def pad(r: OpReader, tensors):
-    flat = _const_ints(r, tensors, 1, "paddings")
+def pad(r: OpReader):
+    rank = len(r.input(0).shape)
+    flat = r.const_ints(1, "paddings")
+    if len(flat) != 2 * rank or any(p < 0 for p in flat):
+        raise r.error(f"paddings {flat} must be {rank} non-negative (before, after) pairs")
     pads = tuple((flat[i], flat[i + 1]) for i in range(0, len(flat), 2))
     value = 0.0
     if r.opname == "PADV2" and len(r.inputs) > 2 and r.inputs[2]:
-        c = tensors[r.inputs[2]]
+        c = r.input(2)
         if not c.is_const:
             raise r.unsupported("a non-constant pad value is not supported")
+        if c.size != 1:
+            raise r.error(f"the pad value {c.name!r} has {c.size} elements, expected 1")
         raw = c.data.reshape(-1)[0]
         if c.quant is not None and c.dtype != "float32":
             raw = (int(raw) - c.quant.zero_point[0]) * c.quant.scale[0]
@@ -173,25 +284,19 @@ def pad(r: OpReader, tensors):
 
 
 @converter("CONCATENATION")
-def concatenation(r: OpReader, tensors):
-    opts = r.options(tflite.ConcatenationOptions)
+def concatenation(r: OpReader):
+    r.input(0)
+    opts = r.options(tflite.ConcatenationOptions, required=True)
     if r.activation(opts) != ACTIVATIONS[0]:
         raise r.unsupported("a fused activation on CONCATENATION is not supported")
-    rank = len(tensors[r.outputs[0]].shape)
-    return [r.node("Concatenation", ConcatAttrs(opts.Axis() % rank))]
+    rank = len(r.output().shape)
+    return [r.node("Concatenation", ConcatAttrs(r.axis(opts.Axis(), rank)))]
 
 
 @converter("TRANSPOSE")
-def transpose(r: OpReader, tensors):
-    perm = tuple(_const_ints(r, tensors, 1, "permutations"))
+def transpose(r: OpReader):
+    rank = len(r.input(0).shape)
+    perm = tuple(r.const_ints(1, "permutations"))
+    if sorted(perm) != list(range(rank)):
+        raise r.error(f"permutation {perm} is not a permutation of the input's {rank} axes")
     return [r.node("Transpose", TransposeAttrs(perm), inputs=r.inputs[:1])]
-
-
-@converter("QUANTIZE")
-def quantize(r: OpReader, tensors):
-    return [r.node("Quantize")]
-
-
-@converter("DEQUANTIZE")
-def dequantize(r: OpReader, tensors):
-    return [r.node("Dequantize")]

@@ -10,9 +10,10 @@ from .codegen import lower_model, write_library
 from .codegen.lower import ModelCode
 from .errors import UnsupportedError, UsageError
 from .frontends import load_model
-from .ir import Graph, check_graph
+from .ir import Graph
 from .passes import run_pipeline
 from .targets.cores import get_core
+from .validate import validate_graph
 
 DTYPES = ("int8", "float32")
 RESERVED_PREFIX = "tm_"
@@ -31,25 +32,6 @@ def default_name(model_path: str | Path) -> str:
     if name[0].isdigit() or name.startswith(RESERVED_PREFIX):
         name = "model_" + name
     return name
-
-
-def check_supported(graph: Graph) -> None:
-    """Every op known and on a dtype it computes on; all problems reported at once."""
-    from .ops import REGISTRY
-    problems = []
-    for tensor in graph.tensors.values():
-        if tensor.dtype in ("int8", "uint8", "int16") and tensor.quant is None:
-            problems.append(f"{tensor.dtype} tensor {tensor.name!r} without quantization "
-                            "parameters")
-    for node in graph.nodes:
-        op = REGISTRY.get(node.op)
-        dtype = graph.tensor(node.inputs[0]).dtype if node.inputs and node.inputs[0] else None
-        if op is None:
-            problems.append(f"{node.op} (node {node.name!r})")
-        elif dtype is not None and dtype not in op.dtypes:
-            problems.append(f"{node.op} on {dtype} (node {node.name!r})")
-    if problems:
-        raise UnsupportedError("unsupported: " + ", ".join(problems), model=graph.source)
 
 
 def graph_dtype(graph: Graph) -> str:
@@ -71,15 +53,16 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
                          "kernel library")
     if dtype is not None and dtype not in DTYPES:
         raise UsageError(f"--dtype must be one of {', '.join(DTYPES)}")
-    graph = run_pipeline(load_model(model_path, input_shapes))
-    check_graph(graph)
-    check_supported(graph)
+    graph = load_model(model_path, input_shapes)
+    validate_graph(graph, supported=False)   # before any pass computes on what the file says
+    graph = run_pipeline(graph)
+    validate_graph(graph)
     native = graph_dtype(graph)
     if dtype == "int8" and native == "float32":
         from .quant import quantize_graph
         graph = quantize_graph(graph, calib, progress=progress, method=calib_method,
                                percentile=calib_percentile)
-        check_graph(graph)
+        validate_graph(graph)
     elif dtype == "float32" and native == "int8":
         raise UnsupportedError("the model is already quantized to int8; compile it with --dtype int8",
                                model=str(model_path))

@@ -1,5 +1,7 @@
 """Errors are values until the CLI: each names the file, the node and the op it is about."""
 
+from contextlib import contextmanager
+
 
 class TinymlError(Exception):
     """Base of every error the CLI turns into one line and exit code 1."""
@@ -8,10 +10,28 @@ class TinymlError(Exception):
 
     def __init__(self, message: str, *, model: str | None = None, node: str | None = None,
                  op: str | None = None):
-        self.model, self.node, self.op = model, node, op
+        self.message, self.model, self.node, self.op = message, model, node, op
         where = ", ".join(f"{k} {v!r}" for k, v in (("node", node), ("op", op)) if v)
         prefix = f"{model}: " if model else ""
         super().__init__(f"{prefix}{message}" + (f" ({where})" if where else ""))
+
+    def located(self, *, model: str | None, node: str | None, op: str | None) -> "TinymlError":
+        """The same error naming the model, node and op it did not name yet."""
+        if self.node is not None:
+            return self
+        return type(self)(self.message, model=self.model or model, node=node, op=op)
+
+
+@contextmanager
+def about(model: str | None, node: str, op: str):
+    """Errors raised inside (by shared numerics, say) name this node and op."""
+    try:
+        yield
+    except TinymlError as exc:
+        located = exc.located(model=model, node=node, op=op)
+        if located is exc:
+            raise
+        raise located from None
 
 
 class UsageError(TinymlError):

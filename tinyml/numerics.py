@@ -11,8 +11,13 @@ import math
 
 import numpy as np
 
+from .errors import UnsupportedError
+
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
+#: the largest power-of-two shift of a Q31 multiplier (a factor below 2^30): the C kernels
+#: shift an int32 left by it before the high multiply (tm_requantize)
+MAX_LEFT_SHIFT = 30
 
 
 def tflite_round(x: float) -> int:
@@ -31,6 +36,8 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     """A positive real as (Q31 multiplier, power-of-two shift): real = m * 2^(shift - 31)."""
     if real == 0.0:
         return 0, 0
+    if not (math.isfinite(real) and real > 0):
+        raise UnsupportedError(f"a requantization factor of {real} is not a positive number")
     fraction, shift = math.frexp(real)
     q = tflite_round(fraction * (1 << 31))
     if q == (1 << 31):
@@ -38,6 +45,9 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         return 0, 0
+    if shift > MAX_LEFT_SHIFT:
+        raise UnsupportedError(f"a requantization factor of {real:.6g} is beyond what the int8 "
+                               f"kernels compute exactly (at most 2^{MAX_LEFT_SHIFT})")
     return int(q), int(shift)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import about
 from ..ir import Graph, Node, Tensor
 from ..ops import get_op
 from ..ops.base import Arg, KernelCall
@@ -120,7 +121,8 @@ def lower_model(graph: Graph, name: str) -> ModelCode:
     views = _view_roots(graph)
     for node in graph.nodes:
         if node.outputs[0] not in views:
-            calls[node.name] = get_op(node, graph).lower(node, graph)
+            with about(graph.source, node.name, node.op):
+                calls[node.name] = get_op(node, graph).lower(node, graph)
 
     # lifetimes, in steps (node indices); graph inputs/outputs and constants are not in the arena
     external = set(graph.inputs) | set(graph.outputs)

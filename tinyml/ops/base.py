@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import UnsupportedError
 from ..ir import Graph, Node, Tensor
+from .checks import NodeCheck
 
 NO_CLAMP = (-math.inf, math.inf)
 
@@ -72,6 +73,18 @@ class Op:
     fixed_output_quant: ClassVar[tuple[float, int] | None] = None
     #: the int8 output keeps the first input's quantization (reshape, max pool, pad, ...)
     keeps_input_quant: ClassVar[bool] = False
+
+    #: (fewest, most) inputs; optional ones may be given as ""
+    num_inputs: ClassVar[tuple[int, int]] = (1, 1)
+
+    def check(self, node: Node, graph: Graph) -> None:
+        """Raise a ModelError unless the node is one this op computes exactly: run before any
+        other method sees the node. The default is an elementwise op's: the output has the
+        input's shape and dtype."""
+        c = NodeCheck(node, graph)
+        x, y = c.input(0), c.output()
+        c.same_shape(x, y)
+        c.dtypes((x, y), self.dtypes)
 
     def output_shapes(self, node: Node, graph: Graph) -> list[tuple[int, ...]]:
         return [graph.tensor(node.outputs[0]).shape]

@@ -13,8 +13,11 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
+from ..errors import ShapeError
+
 from .base import (NO_CLAMP, Arg, KernelCall, Op, clamp_float, dtype_suffix, float_bounds,
                    io_dtype, tensor_args, unsupported_dtype)
+from .checks import NodeCheck
 from .layout import array_fields, broadcast_loops, broadcast_shape
 
 
@@ -33,6 +36,18 @@ class BinaryOp(Op):
     kernel_op: ClassVar[str]
     float_fn: ClassVar[Callable[[np.ndarray, np.ndarray], np.ndarray]]
     int8_params_type: ClassVar[str]
+    num_inputs = (2, 2)
+
+    def check(self, node, graph):
+        c = NodeCheck(node, graph)
+        a, b, y = c.input(0), c.input(1), c.output()
+        c.dtypes((a, b, y), self.dtypes)
+        try:
+            broadcast_loops(a.shape, b.shape)
+        except ShapeError as exc:
+            raise c.fail(exc.message) from None
+        c.require(broadcast_shape(a.shape, b.shape) == y.shape,
+                  f"shapes {a.shape} and {b.shape} do not broadcast to the output's {y.shape}")
 
     def output_shapes(self, node, graph):
         a, b = (graph.tensor(n) for n in node.inputs[:2])

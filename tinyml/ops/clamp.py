@@ -21,6 +21,7 @@ from ..ir import Graph, Node
 from ..numerics import activation_range, multiply_by_quantized_multiplier, quantize_multiplier
 from .base import (Arg, KernelCall, Op, clamp_float, float_bounds, io_dtype,
                    per_tensor, register, tensor_args, unsupported_dtype)
+from .checks import NodeCheck
 
 #: the requantization multiplier of 1.0: tm_requantize(x, 1 << 30, 1) == x
 IDENTITY = (1 << 30, 1)
@@ -119,6 +120,12 @@ class Relu6(_Clamp):
 @register
 class Clip(_Clamp):
     name = "Clip"
+
+    def check(self, node, graph):
+        super().check(node, graph)
+        lo, hi = self.bounds(node)
+        NodeCheck(node, graph).require(not (math.isnan(lo) or math.isnan(hi)),
+                                       f"clip bounds ({lo}, {hi}) are not numbers")
 
     def bounds(self, node):
         attrs = node.attrs or ClipAttrs()

@@ -15,6 +15,7 @@ import numpy as np
 from ..numerics import multiply_by_quantized_multiplier, quantize_multipliers
 from .base import (Arg, ConstArray, KernelCall, Op, dtype_suffix, io_dtype, per_tensor,
                    register, tensor_args, unsupported_dtype)
+from .checks import NodeCheck
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,19 @@ class Concatenation(Op):
     name = "Concatenation"
     # TFLite's converter gives every input the output's quantization; the kernel then copies
     keeps_input_quant = True
+    num_inputs = (1, 1 << 16)
+
+    def check(self, node, graph):
+        c = NodeCheck(node, graph)
+        xs = [c.input(i) for i in range(len(node.inputs))]
+        y = c.output()
+        c.dtypes((*xs, y), self.dtypes)
+        axis, rank = node.attrs.axis, len(y.shape)
+        c.require(0 <= axis < rank, f"axis {axis} is outside the output's rank {rank}")
+        for x in xs:
+            c.require(len(x.shape) == rank and all(
+                d == e for i, (d, e) in enumerate(zip(x.shape, y.shape)) if i != axis),
+                f"input {x.name!r} {x.shape} does not concatenate to {y.shape} along axis {axis}")
 
     def output_shapes(self, node, graph):
         shapes = [graph.tensor(n).shape for n in node.inputs]

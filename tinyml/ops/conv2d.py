@@ -11,6 +11,7 @@ DepthwiseConv2D.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from ..ir import Graph, Node
 from ..numerics import activation_range, multiply_by_quantized_multiplier, quantize_multipliers
 from .base import (NO_CLAMP, Arg, ConstArray, KernelCall, Op, clamp_float, float_bounds,
                    io_dtype, per_tensor, register, tensor_args, unsupported_dtype)
+from .checks import NodeCheck, window_output
 
 
 @dataclass(frozen=True)
@@ -169,10 +171,29 @@ class WindowedConv(Op):
     arithmetic around the window correlation, which each subclass gives (`_correlate`)."""
 
     bias_input = 2
+    num_inputs = (2, 3)
+    #: the weights' output-channel axis
+    channel_axis: ClassVar[int]
 
     @staticmethod
     def out_channels(w_shape: tuple[int, ...]) -> int:
         raise NotImplementedError
+
+    def check_channels(self, c: NodeCheck, x_shape, w_shape) -> None:
+        """The weights' channels against the input's (and the attributes that link them)."""
+        raise NotImplementedError
+
+    def check(self, node, graph):
+        c = NodeCheck(node, graph)
+        x, w, y = c.input(0), c.const(1, "weights"), c.output()
+        c.rank(x, 4, "input")
+        c.rank(w, 4, "weights")
+        dtype = c.dtypes((x, y), self.dtypes)
+        c.weights(w, dtype, self.channel_axis)
+        self.check_channels(c, x.shape, w.shape)
+        a = node.attrs
+        window_output(c, x.shape[1:3], w.shape[1:3], a.strides, a.dilations, a.pads)
+        c.bias(2, self.out_channels(w.shape), "int32" if dtype == "int8" else dtype)
 
     @staticmethod
     def _correlate(x, w, out_shape, attrs) -> np.ndarray:
@@ -208,10 +229,17 @@ class WindowedConv(Op):
 class Conv2D(WindowedConv):
     name = "Conv2D"
     weight_axes = {1: 0}
+    channel_axis = 0
 
     @staticmethod
     def out_channels(w_shape):
         return w_shape[0]
+
+    def check_channels(self, c, x_shape, w_shape):
+        groups = c.node.attrs.groups
+        c.positive((groups,), "groups")
+        c.require(x_shape[3] == groups * w_shape[3] and w_shape[0] % groups == 0,
+                  f"{x_shape[3]} input channels do not fit weights {w_shape} in {groups} groups")
 
     def macs(self, node, graph):
         w = graph.tensor(node.inputs[1])

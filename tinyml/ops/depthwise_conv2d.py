@@ -30,10 +30,18 @@ class DepthwiseConv2DAttrs:
 class DepthwiseConv2D(WindowedConv):
     name = "DepthwiseConv2D"
     weight_axes = {1: 3}
+    channel_axis = 3
 
     @staticmethod
     def out_channels(w_shape):
         return w_shape[3]
+
+    def check_channels(self, c, x_shape, w_shape):
+        multiplier = c.node.attrs.depth_multiplier
+        c.positive((multiplier,), "the depth multiplier")
+        c.require(w_shape[0] == 1 and w_shape[3] == x_shape[3] * multiplier,
+                  f"weights {w_shape} do not fit {x_shape[3]} input channels times depth "
+                  f"multiplier {multiplier}")
 
     def macs(self, node, graph):
         w = graph.tensor(node.inputs[1])

@@ -7,6 +7,7 @@ from __future__ import annotations
 from ..errors import UnsupportedError
 from ..numerics import dequantize
 from .base import Arg, KernelCall, Op, per_tensor, register, tensor_args, unsupported_dtype
+from .checks import NodeCheck
 
 
 def _quant(node, graph) -> tuple[float, int]:
@@ -23,6 +24,15 @@ def _quant(node, graph) -> tuple[float, int]:
 @register
 class Dequantize(Op):
     name = "Dequantize"
+
+    def check(self, node, graph):
+        c = NodeCheck(node, graph)
+        x, y = c.input(0), c.output()
+        c.same_shape(x, y)
+        # int32 (QDQ biases) and per-channel int8 (QDQ weights) are valid here: the QDQ pass
+        # folds them into the op that reads them; lowering refuses what remains
+        c.require(x.dtype in ("int8", "int32") and x.quant is not None and y.dtype == "float32",
+                  f"dequantizing {x.dtype} to {y.dtype} is not supported")
 
     def evaluate(self, node, graph, inputs):
         scale, zero_point = _quant(node, graph)

@@ -14,6 +14,7 @@ from ..ir import Graph, Node
 from ..numerics import activation_range, multiply_by_quantized_multiplier, quantize_multipliers
 from .base import (NO_CLAMP, Arg, ConstArray, KernelCall, Op, clamp_float, dtype_suffix,
                    float_bounds, io_dtype, per_tensor, register, tensor_args, unsupported_dtype)
+from .checks import NodeCheck
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,20 @@ class FullyConnected(Op):
     name = "FullyConnected"
     weight_axes = {1: 0}
     bias_input = 2
+    num_inputs = (2, 3)
+
+    def check(self, node, graph):
+        c = NodeCheck(node, graph)
+        x, w, y = c.input(0), c.const(1, "weights"), c.output()
+        c.rank(w, 2, "weights")
+        dtype = c.dtypes((x, y), self.dtypes)
+        c.weights(w, dtype, 0)
+        n_out, n_in = w.shape
+        c.require(len(x.shape) >= 1 and x.size % n_in == 0,
+                  f"the input {x.shape} is not rows of the weights' {n_in} features")
+        c.require(y.size == x.size // n_in * n_out and len(y.shape) >= 1 and y.shape[-1] == n_out,
+                  f"the output {y.shape} is not {x.size // n_in} rows of {n_out} features")
+        c.bias(2, n_out, "int32" if dtype == "int8" else dtype)
 
     def macs(self, node, graph):
         w = graph.tensor(node.inputs[1])

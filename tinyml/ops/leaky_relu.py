@@ -16,6 +16,7 @@ from ..ir import Graph, Node
 from ..numerics import multiply_by_quantized_multiplier, quantize_multiplier
 from .base import (Arg, KernelCall, Op, dtype_suffix, io_dtype, per_tensor, register,
                    tensor_args, unsupported_dtype)
+from .checks import NodeCheck
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,12 @@ def leaky_relu_int8(x: np.ndarray, p: Int8Params) -> np.ndarray:
 @register
 class LeakyRelu(Op):
     name = "LeakyRelu"
+
+    def check(self, node, graph):
+        super().check(node, graph)
+        alpha = node.attrs.alpha
+        NodeCheck(node, graph).require(np.isfinite(np.float32(alpha)),
+                                       f"alpha {alpha} is not a finite float32")
 
     def evaluate(self, node, graph, inputs):
         dtype = io_dtype(node, graph)

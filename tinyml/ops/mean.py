@@ -17,6 +17,7 @@ from ..errors import UnsupportedError
 from ..numerics import multiply_by_quantized_multiplier, quantize_multiplier
 from .base import (Arg, KernelCall, Op, dtype_suffix, io_dtype, per_tensor, register,
                    tensor_args, unsupported_dtype)
+from .checks import NodeCheck
 from .binary import struct_fields
 
 
@@ -62,6 +63,17 @@ def prepare_int8(node, graph) -> MeanInt8Params:
 @register
 class Mean(Op):
     name = "Mean"
+
+    def check(self, node, graph):
+        c = NodeCheck(node, graph)
+        x, y = c.input(0), c.output()
+        c.dtypes((x, y), self.dtypes)
+        axes, rank = node.attrs.axes, len(x.shape)
+        c.require(len(axes) >= 1 and list(axes) == sorted(set(axes)) and
+                  all(0 <= a < rank for a in axes),
+                  f"axes {axes} are not distinct ascending axes of rank {rank}")
+        c.require(list(axes) == list(range(axes[0], axes[-1] + 1)),
+                  f"mean over axes {axes} that are not neighbours")
 
     def output_shapes(self, node, graph):
         shape = graph.tensor(node.inputs[0]).shape

@@ -15,6 +15,7 @@ from ..errors import UnsupportedError
 from ..numerics import quantize
 from .base import (Arg, KernelCall, Op, dtype_suffix, io_dtype, per_tensor, register,
                    tensor_args, unsupported_dtype)
+from .checks import NodeCheck
 from .layout import array_fields, pad_loops
 
 
@@ -37,6 +38,18 @@ def pad_value(node, graph):
 class Pad(Op):
     name = "Pad"
     keeps_input_quant = True
+
+    def check(self, node, graph):
+        c = NodeCheck(node, graph)
+        x, y = c.input(0), c.output()
+        dtype = c.dtypes((x, y), self.dtypes)
+        pads = node.attrs.pads
+        c.require(len(pads) == len(x.shape) and all(len(p) == 2 for p in pads),
+                  f"pads {pads} are not (before, after) for each of {len(x.shape)} dims")
+        c.non_negative([v for p in pads for v in p], "pads")
+        value = np.float32(node.attrs.value)
+        c.require(not np.isnan(value) and (dtype == "float32" or np.isfinite(value)),
+                  f"the pad value {node.attrs.value} cannot be written as {dtype}")
 
     def output_shapes(self, node, graph):
         shape = graph.tensor(node.inputs[0]).shape

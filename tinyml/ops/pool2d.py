@@ -17,6 +17,7 @@ from ..ir import Graph, Node
 from ..numerics import activation_range
 from .base import (NO_CLAMP, Arg, KernelCall, Op, clamp_float, dtype_suffix, float_bounds,
                    io_dtype, per_tensor, tensor_args, unsupported_dtype)
+from .checks import NodeCheck, window_output
 from .conv2d import conv_output_hw, windows
 
 
@@ -80,6 +81,17 @@ class Pool2D(Op):
 
     kernel_stem: ClassVar[str]
     keeps_input_quant = True
+
+    def check(self, node, graph):
+        c = NodeCheck(node, graph)
+        x, y = c.input(0), c.output()
+        c.rank(x, 4, "input")
+        c.dtypes((x, y), self.dtypes)
+        a = node.attrs
+        window_output(c, x.shape[1:3], a.kernel, a.strides, (1, 1), a.pads)
+        # every window then holds a cell of the image: an average never divides by 0
+        c.require(all(p < k for p, k in zip(a.pads, (*a.kernel, *a.kernel))),
+                  f"pads {a.pads} must be smaller than the kernel {a.kernel}")
 
     def reduce_float(self, cells: np.ndarray, inside: np.ndarray) -> np.ndarray:
         raise NotImplementedError

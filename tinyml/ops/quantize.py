@@ -14,6 +14,7 @@ import numpy as np
 
 from ..numerics import multiply_by_quantized_multiplier, quantize, quantize_multiplier
 from .base import Arg, KernelCall, Op, per_tensor, register, tensor_args, unsupported_dtype
+from .checks import NodeCheck
 from .binary import struct_fields
 
 
@@ -39,6 +40,13 @@ def _dtypes(node, graph) -> tuple[str, str]:
 @register
 class Quantize(Op):
     name = "Quantize"
+
+    def check(self, node, graph):
+        c = NodeCheck(node, graph)
+        x, y = c.input(0), c.output()
+        c.same_shape(x, y)
+        c.require((x.dtype, y.dtype) in (("float32", "int8"), ("int8", "int8")),
+                  f"quantizing {x.dtype} to {y.dtype} is not supported")
 
     def evaluate(self, node, graph, inputs):
         dtypes = _dtypes(node, graph)

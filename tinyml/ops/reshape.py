@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..ir import Graph, Node
 from .base import Arg, KernelCall, Op, register, tensor_args
+from .checks import NodeCheck
 
 
 @register
@@ -15,6 +16,12 @@ class Reshape(Op):
     name = "Reshape"
     is_view = True
     keeps_input_quant = True
+
+    def check(self, node, graph):
+        c = NodeCheck(node, graph)
+        x, y = c.input(0), c.output()
+        c.dtypes((x, y), self.dtypes)
+        c.size_matches(x, y)
 
     def evaluate(self, node: Node, graph: Graph, inputs):
         return [inputs[0].reshape(graph.tensor(node.outputs[0]).shape)]

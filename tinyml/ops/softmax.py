@@ -20,6 +20,7 @@ from ..numerics import (wrap_int32, multiply_by_quantized_multiplier, quantize_m
 from . import fixedpoint as fx
 from .base import (Arg, KernelCall, Op, dtype_suffix, io_dtype, per_tensor, register,
                    tensor_args, unsupported_dtype)
+from .checks import NodeCheck
 
 OUTPUT_QUANT = (1.0 / 256.0, -128)
 SCALED_DIFF_INTEGER_BITS = 5
@@ -85,6 +86,12 @@ def softmax_float(x: np.ndarray, beta: float) -> np.ndarray:
 class Softmax(Op):
     name = "Softmax"
     fixed_output_quant = OUTPUT_QUANT
+
+    def check(self, node, graph):
+        super().check(node, graph)
+        beta = node.attrs.beta
+        NodeCheck(node, graph).require(np.isfinite(np.float32(beta)) and beta > 0,
+                                       f"beta {beta} is not a positive finite float32")
 
     def macs(self, node, graph):
         return graph.tensor(node.inputs[0]).size

@@ -11,6 +11,7 @@ import numpy as np
 
 from .base import (Arg, KernelCall, Op, dtype_suffix, io_dtype, register, tensor_args,
                    unsupported_dtype)
+from .checks import NodeCheck
 from .layout import MAX_DIMS, array_fields, transpose_loops
 
 
@@ -23,6 +24,14 @@ class TransposeAttrs:
 class Transpose(Op):
     name = "Transpose"
     keeps_input_quant = True
+
+    def check(self, node, graph):
+        c = NodeCheck(node, graph)
+        x, y = c.input(0), c.output()
+        c.dtypes((x, y), self.dtypes)
+        perm = tuple(node.attrs.perm)
+        c.require(sorted(perm) == list(range(len(x.shape))),
+                  f"perm {perm} is not a permutation of the input's {len(x.shape)} axes")
 
     def output_shapes(self, node, graph):
         shape = graph.tensor(node.inputs[0]).shape

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import ShapeError, about
 from ..ir import DTYPES, Graph
 from ..ops import get_op
 
@@ -34,7 +34,8 @@ def run_trace(graph: Graph, inputs) -> dict[str, np.ndarray]:
     values.update({n: t.data for n, t in graph.tensors.items() if t.is_const})
     for node in graph.nodes:
         args = [values[n] if n else None for n in node.inputs]
-        outputs = get_op(node, graph).evaluate(node, graph, args)
+        with about(graph.source, node.name, node.op):
+            outputs = get_op(node, graph).evaluate(node, graph, args)
         for name, value in zip(node.outputs, outputs):
             t = graph.tensor(name)
             assert value.shape == t.shape, (node.name, value.shape, t.shape)

@@ -97,8 +97,9 @@ def _check_structure(graph: Graph) -> None:
             if name and name not in graph.tensors:
                 raise ModelError(f"reads {name!r}, which is no tensor of the graph", **where)
             if name and name not in defined:
-                raise ModelError(f"reads {name!r} before any node computes it (a cycle, or "
-                                 "nodes out of order)", **where)
+                raise ModelError(f"reads {name!r}, which is neither a graph input, a constant "
+                                 "nor computed by an earlier node (a cycle, nodes out of order, "
+                                 "or a constant without data)", **where)
         for name in node.outputs:
             if name not in graph.tensors:
                 raise ModelError(f"writes {name!r}, which is no tensor of the graph", **where)

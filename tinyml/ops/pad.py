@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import UnsupportedError
 from ..numerics import quantize
 from .base import (Arg, KernelCall, Op, dtype_suffix, io_dtype, per_tensor, register,
                    tensor_args, unsupported_dtype)
@@ -66,9 +65,6 @@ class Pad(Op):
         if dtype not in ("float32", "int8"):
             raise unsupported_dtype(node, graph, dtype)
         pads = node.attrs.pads
-        if any(lo < 0 or hi < 0 for lo, hi in pads):
-            raise UnsupportedError(f"negative pads {pads}", model=graph.source,
-                                   node=node.name, op=node.op)
         in_dims, out_dims, before = pad_loops(graph.tensor(node.inputs[0]).shape, pads)
         kernel = f"tm_pad_generic_{dtype_suffix(dtype)}"
         return KernelCall(kernel=kernel, sources=(kernel + ".c",),

@@ -17,6 +17,7 @@ model's NCHW interface is kept.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 
 import numpy as np
 
@@ -46,72 +47,154 @@ def _inverse(perm) -> tuple[int, ...]:
 
 # -- pushing ----------------------------------------------------------------------------------
 
+class _Names:
+    """Fresh names for a rewrite: `base`, else `base_1`, `base_2`, ... unused in the graph."""
+
+    def __init__(self, graph: Graph):
+        self._taken = set(graph.tensors) | {n.name for n in graph.nodes}
+        self._next: dict[str, int] = {}
+
+    def fresh(self, base: str) -> str:
+        name = base
+        while name in self._taken:
+            self._next[base] = self._next.get(base, 0) + 1
+            name = f"{base}_{self._next[base]}"
+        self._taken.add(name)
+        return name
+
+
+class _Rewrite:
+    """The graph being rewritten, with producers and consumers kept up to date as nodes are
+    replaced, so that each push costs time in proportion to the nodes it touches (a full
+    rescan per push made a 2,000-op chain quadratic). Node order is kept by sort keys: a
+    node's replacements take its place, in their order."""
+
+    def __init__(self, graph: Graph):
+        self.graph, self.names = graph, _Names(graph)
+        self.nodes = {n.name: n for n in graph.nodes}
+        self.keys = {n.name: (i,) for i, n in enumerate(graph.nodes)}
+        self.new_tensors: dict[str, Tensor] = {}
+        self.producers: dict[str, str] = {}
+        self._consumers: dict[str, dict[str, None]] = {}
+        for node in graph.nodes:
+            self._link(node)
+
+    def tensor(self, name: str) -> Tensor:
+        return self.new_tensors.get(name) or self.graph.tensor(name)
+
+    def producer(self, name: str) -> Node | None:
+        p = self.producers.get(name)
+        return None if p is None else self.nodes[p]
+
+    def consumers(self, name: str) -> list[Node]:
+        return [self.nodes[c] for c in self._consumers.get(name, ())]
+
+    def _link(self, node: Node) -> None:
+        for name in node.inputs:
+            if name:
+                self._consumers.setdefault(name, {})[node.name] = None
+        for name in node.outputs:
+            self.producers[name] = node.name
+
+    def _unlink(self, node: Node) -> None:
+        for name in node.inputs:
+            if name:
+                self._consumers.get(name, {}).pop(node.name, None)
+        for name in node.outputs:
+            if self.producers.get(name) == node.name:
+                del self.producers[name]
+
+    def replace(self, name: str, replacements: list[Node]) -> None:
+        key = self.keys.pop(name)
+        self._unlink(self.nodes.pop(name))
+        for i, node in enumerate(replacements):
+            self.nodes[node.name] = node
+            self.keys[node.name] = key + (i,)
+            self._link(node)
+
+    def remove_if_unused(self, name: str) -> None:
+        node = self.nodes.get(name)
+        if node is not None and not any(self._consumers.get(o) or o in self.graph.outputs
+                                        for o in node.outputs):
+            self.replace(name, [])
+
+    def result(self) -> Graph:
+        nodes = sorted(self.nodes.values(), key=lambda n: self.keys[n.name])
+        return eliminate_dead(self.graph.replace(nodes=nodes, tensors=self.new_tensors.values()))
+
+
 def _push_transposes(graph: Graph) -> Graph:
-    while True:
-        consumers, producers = graph.consumers(), graph.producers()
-        for t in graph.nodes:
-            if t.op != "Transpose" or t.outputs[0] in graph.outputs:
-                continue
-            users = list({u.name: u for u in consumers.get(t.outputs[0], [])}.values())
-            if users and all(_takes(u, t, graph, producers) for u in users):
-                graph = _push(graph, t, users, producers)
-                break
-        else:
-            return graph
+    """Push every Transpose as far down as its consumers let it: a worklist of Transposes,
+    where each push queues the Transposes whose surroundings it changed."""
+    graph = eliminate_dead(graph)   # a dead consumer must not hold a Transpose back
+    rw = _Rewrite(graph)
+    work = [(rw.keys[n.name], n.name) for n in graph.nodes if n.op == "Transpose"]
+    while work:   # the first Transpose in graph order first, as a rescan from the top would
+        key, name = heapq.heappop(work)
+        t = rw.nodes.get(name)
+        if t is None or rw.keys[name] != key or t.op != "Transpose" \
+                or t.outputs[0] in graph.outputs:
+            continue
+        users = rw.consumers(t.outputs[0])
+        if users and all(_takes(u, t, rw) for u in users):
+            for again in set(_push(rw, t, users)):
+                if again in rw.nodes:
+                    heapq.heappush(work, (rw.keys[again], again))
+    return rw.result()
 
 
-def _takes(user: Node, t: Node, graph: Graph, producers) -> bool:
+def _takes(user: Node, t: Node, rw: _Rewrite) -> bool:
     """Whether `user` can run on the untransposed data, with a Transpose after it."""
     if user.op == "Transpose":
         return True
     if user.op in UNARY:
-        quants = (graph.tensor(user.inputs[0]).quant, graph.tensor(user.outputs[0]).quant)
+        quants = (rw.tensor(user.inputs[0]).quant, rw.tensor(user.outputs[0]).quant)
         return all(q is None or not q.per_channel for q in quants)
     if user.op in BINARY or user.op in ("Concatenation", "Pad"):
-        return all(_operand_follows(name, t, graph, producers) for name in user.inputs if name)
+        return all(_operand_follows(name, t, rw) for name in user.inputs if name)
     return False
 
 
-def _operand_follows(name: str, t: Node, graph: Graph, producers) -> bool:
-    p = producers.get(name)
+def _operand_follows(name: str, t: Node, rw: _Rewrite) -> bool:
+    p = rw.producer(name)
     if p is not None and p.op == "Transpose":
         return _perm(p) == _perm(t)
     if p is not None and p.op == "Dequantize":
-        q = graph.tensor(p.inputs[0])
+        q = rw.tensor(p.inputs[0])
         return q.is_const and not q.quant.per_channel
-    tensor = graph.tensor(name)
+    tensor = rw.tensor(name)
     return tensor.is_const and (tensor.quant is None or not tensor.quant.per_channel)
 
 
-def _push(graph: Graph, t: Node, users: list[Node], producers) -> Graph:
+def _push(rw: _Rewrite, t: Node, users: list[Node]) -> list[str]:
+    """Rewrite `users` to read `t`'s input, each followed by a Transpose; returns the names of
+    the Transposes to look at again."""
     perm, inv = _perm(t), _inverse(_perm(t))
     rank = len(perm)
-    new_tensors: list[Tensor] = []
-    replaced: dict[str, list[Node]] = {}
-
-    def fresh(base: str) -> str:
-        name = graph.unique_name(base)
-        while any(x.name == name for x in new_tensors) or name in replaced:
-            name = graph.unique_name(name + "_")
-        return name
+    fresh = rw.names.fresh
 
     def untransposed(name: str, extra: list[Node]) -> str:
-        p = producers.get(name)
+        p = rw.producer(name)
         if p is not None and p.op == "Transpose":
             return p.inputs[0]
         if p is not None and p.op == "Dequantize":
-            q = _transposed_const(graph.tensor(p.inputs[0]), rank, inv, fresh)
-            f = graph.tensor(name)
+            q = _transposed_const(rw.tensor(p.inputs[0]), rank, inv, fresh)
+            f = rw.tensor(name)
             out = Tensor(fresh(f"{name}_nhwc"), q.shape, f.dtype, f.quant)
-            new_tensors.extend([q, out])
+            rw.new_tensors.update({q.name: q, out.name: out})
             extra.append(p.with_(name=fresh(f"{p.name}_nhwc"), inputs=(q.name,),
                                  outputs=(out.name,)))
             return out.name
-        c = _transposed_const(graph.tensor(name), rank, inv, fresh)
-        new_tensors.append(c)
+        c = _transposed_const(rw.tensor(name), rank, inv, fresh)
+        rw.new_tensors[c.name] = c
         return c.name
 
+    # every rewiring is decided on the graph as it was before this push, then applied
+    replaced: dict[str, list[Node]] = {}
+    operand_producers = {t.name}
     for user in users:
+        operand_producers.update(p.name for p in map(rw.producer, user.inputs)
+                                 if p is not None and p.op == "Transpose")
         if user.op == "Transpose":
             composite = tuple(perm[i] for i in _perm(user))
             if composite == tuple(range(rank)):
@@ -122,17 +205,28 @@ def _push(graph: Graph, t: Node, users: list[Node], producers) -> Graph:
             continue
         extra: list[Node] = []
         inputs = tuple(untransposed(n, extra) if n else n for n in user.inputs)
-        y = graph.tensor(user.outputs[0])
+        y = rw.tensor(user.outputs[0])
         y_x = Tensor(fresh(f"{y.name}_nhwc"), tuple(y.shape[i] for i in inv), y.dtype, y.quant)
-        new_tensors.append(y_x)
+        rw.new_tensors[y_x.name] = y_x
         back = Node(fresh(f"{user.name}_transpose"), "Transpose", (y_x.name,), (y.name,),
                     TransposeAttrs(perm))
         replaced[user.name] = [*extra, user.with_(inputs=inputs, outputs=(y_x.name,),
                                                   attrs=_remapped_attrs(user, perm)), back]
-    nodes = []
-    for node in graph.nodes:
-        nodes.extend(replaced.get(node.name, [node]))
-    return eliminate_dead(graph.replace(nodes=nodes, tensors=new_tensors))
+    requeue = []
+    for name, nodes in replaced.items():
+        rw.replace(name, nodes)
+        requeue.extend(n.name for n in nodes if n.op == "Transpose")
+        # a Transpose reading one of these outputs may take its consumers now
+        for out in nodes[-1].outputs:
+            for consumer in rw.consumers(out):
+                requeue.extend(p.name for p in map(rw.producer, consumer.inputs)
+                               if p is not None and p.op == "Transpose")
+    for name in operand_producers:
+        rw.remove_if_unused(name)
+        node = rw.nodes.get(name)
+        if node is not None:   # it lost consumers: the rest may all take it now
+            requeue.append(name)
+    return requeue
 
 
 def _transposed_const(c: Tensor, rank: int, inv, fresh) -> Tensor:
@@ -156,6 +250,7 @@ def _remapped_attrs(node: Node, perm):
 
 def _hoist_above_dequantize(graph: Graph) -> Graph:
     consumers, producers = graph.consumers(), graph.producers()
+    names = _Names(graph)
     replaced: dict[str, list[Node]] = {}
     new_tensors = []
     for t in graph.nodes:
@@ -166,7 +261,7 @@ def _hoist_above_dequantize(graph: Graph) -> Graph:
         q = graph.tensor(dq.inputs[0])
         if q.is_const or q.quant.per_channel:
             continue
-        q_t = q.with_(name=graph.unique_name(f"{q.name}_t"),
+        q_t = q.with_(name=names.fresh(f"{q.name}_t"),
                       shape=graph.tensor(t.outputs[0]).shape)
         new_tensors.append(q_t)
         replaced[dq.name] = []
@@ -194,9 +289,11 @@ def _size_one_transposes_as_reshapes(graph: Graph) -> Graph:
 
 
 def _fold_into_fully_connected(graph: Graph) -> Graph:
-    """Transpose -> Reshape -> FullyConnected(constant W): permute W's columns instead."""
+    """Transpose -> Reshape -> FullyConnected(constant W): permute W's columns instead.
+    Each such chain is disjoint from the others, so all are found in one walk."""
     consumers = graph.consumers()
-    nodes = list(graph.nodes)
+    names = _Names(graph)
+    replaced: dict[str, Node] = {}
     new_tensors = []
     for t in graph.nodes:
         if t.op != "Transpose":
@@ -209,13 +306,13 @@ def _fold_into_fully_connected(graph: Graph) -> Graph:
         permuted = _permuted_columns(w.data, graph.tensor(t.outputs[0]).shape, _perm(t))
         if permuted is None:
             continue
-        w_new = Tensor(graph.unique_name(f"{w.name}_nhwc"), w.shape, w.dtype, w.quant, permuted)
+        w_new = Tensor(names.fresh(f"{w.name}_nhwc"), w.shape, w.dtype, w.quant, permuted)
         new_tensors.append(w_new)
-        nodes[nodes.index(reshape)] = reshape.with_(inputs=(t.inputs[0],))
-        nodes[nodes.index(fc)] = fc.with_(inputs=(fc.inputs[0], w_new.name, *fc.inputs[2:]))
-        graph = graph.replace(nodes=nodes, tensors=new_tensors)
-        consumers = graph.consumers()
-    return graph
+        replaced[reshape.name] = reshape.with_(inputs=(t.inputs[0],))
+        replaced[fc.name] = fc.with_(inputs=(fc.inputs[0], w_new.name, *fc.inputs[2:]))
+    if not replaced:
+        return graph
+    return graph.replace(nodes=[replaced.get(n.name, n) for n in graph.nodes], tensors=new_tensors)
 
 
 def _only_user(graph: Graph, consumers, name: str, op: str) -> Node | None:

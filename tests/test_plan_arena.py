@@ -55,6 +55,14 @@ def test_checker_catches_an_overlap():
 
 
 def test_dump_lists_every_buffer():
-    reqs = [BufferRequest("a", 32, 0, 2), BufferRequest("b", 32, 1, 3)]
-    text = plan_arena(reqs, 16).dump(reqs)
-    assert "a" in text and "b" in text and "lower bound 64" in text
+    reqs = [BufferRequest("first", 32, 0, 2), BufferRequest("second", 48, 1, 3)]
+    plan = plan_arena(reqs, 16)
+    lines = plan.dump(reqs).splitlines()
+    assert lines[0] == "arena 80 bytes (lower bound 80), align 16"
+    assert [row.split()[-1] for row in lines[1:]] == sorted(plan.offsets, key=plan.offsets.get)
+    for r in reqs:
+        start = plan.offsets[r.name]
+        row = next(line for line in lines[1:] if line.endswith(" " + r.name))
+        assert row.split("..")[0].strip(" [") == str(start)
+        assert row.split("..")[1].split(")")[0].strip() == str(start + r.size)
+        assert f"steps {r.first:>3}-{r.last:<3}" in row

@@ -19,12 +19,13 @@ from .errors import ModelError, UnsupportedError, about
 from .ir import Graph, Tensor
 from .ops import REGISTRY, get_op
 
-#: limits on what a model may ask for (documented in docs/limits.md): far above any
+#: limits on what a model may ask for (docs/model-validation.md): far above any
 #: microcontroller's memory, low enough that every index and offset fits an int32
 MAX_RANK = 6
 MAX_TENSOR_ELEMENTS = 1 << 28
 MAX_TENSOR_BYTES = 1 << 28
 MAX_CONSTANT_BYTES = 1 << 30
+MAX_ARENA_BYTES = 1 << 30
 MAX_NODES = 100_000
 
 _INT_RANGES = {"int8": (-128, 127), "uint8": (0, 255), "int16": (0, 0), "int32": (0, 0),

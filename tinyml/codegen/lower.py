@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import about
+from ..errors import ModelError, about
 from ..ir import Graph, Node, Tensor
 from ..ops import get_op
 from ..ops.base import Arg, KernelCall
 from ..plan.arena import ArenaPlan, BufferRequest, check_plan, plan_arena
+from ..validate import MAX_ARENA_BYTES
 
 CTYPES = {"float32": "float", "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t",
           "int32": "int32_t", "int64": "int64_t", "bool": "uint8_t"}
@@ -145,6 +146,9 @@ def lower_model(graph: Graph, name: str) -> ModelCode:
             requests.append(BufferRequest(f"{node.name}#scratch", call.scratch_bytes, step, step))
     plan = plan_arena(requests, ALIGNMENT)
     check_plan(plan, requests)
+    if plan.size > MAX_ARENA_BYTES:
+        raise ModelError(f"the arena would take {plan.size:,} bytes, above the limit of "
+                         f"{MAX_ARENA_BYTES:,}", model=graph.source)
 
     locations: dict[str, Location] = {}
     consts: list[ConstData] = []

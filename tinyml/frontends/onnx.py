@@ -1,28 +1,27 @@
-"""ONNX models (opsets 7-21; float, QDQ and QLinear) to the IR.
+"""ONNX models (every opset the installed onnx defines; float, QDQ and QOperator) to the IR.
 
 Tensors keep their ONNX shapes (NCHW). Converters for ops that the IR defines on NHWC data
 (convolutions, pooling) wrap the op between two Transposes and transpose constant weights at
-import; `tinyml.passes.remove_transposes` then cancels the Transposes. Before conversion, the static
-shapes of the inputs are fixed, ONNX shape inference runs, and every node whose inputs are
-all constants (shape arithmetic, Constant nodes, weight reshapes) is evaluated with onnx's
-reference implementation, so converters only meet constants and activations.
-One converter per op type in `CONVERTERS`; unknown ops are collected and reported at once.
+import; `tinyml.passes.remove_transposes` then cancels the Transposes. Before conversion,
+onnxruntime's com.microsoft QLinear ops are written out as DequantizeLinear -> op ->
+QuantizeLinear (`onnx_qoperator`), the static shapes of the inputs are fixed, ONNX shape
+inference runs, and every node whose inputs are all constants (shape arithmetic, Constant
+nodes, weight reshapes) is evaluated with onnx's reference implementation, so converters only
+meet constants and activations. Each node is checked against its op's schema version in force
+(`onnx_reader.CONVERTERS`); every unsupported op and every refusal is reported at once.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
 
 import numpy as np
 
 from ..errors import ModelError, ShapeError, UnsupportedError
-from ..ir import Graph, Node, Quant, Tensor
-from ..ops.transpose import TransposeAttrs
-
-OPSETS = range(7, 22)
-NCHW_TO_NHWC = (0, 2, 3, 1)
-NHWC_TO_NCHW = (0, 3, 1, 2)
+from ..ir import Graph, Quant, Tensor
+from . import onnx_ops, onnx_quant_ops  # noqa: F401  (register the converters)
+from .onnx_qoperator import expand_qoperators
+from .onnx_reader import CONVERTERS, DEFAULT_DOMAINS, Context, NodeError, NodeReader
 
 _ELEM_TYPES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64",
                9: "bool"}
@@ -30,185 +29,15 @@ _ELEM_TYPES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "
 _NOT_FOLDED = {"QuantizeLinear", "DequantizeLinear"}
 
 
-class NodeReader:
-    """What a converter sees of one ONNX node, and how it emits IR nodes and tensors."""
-
-    def __init__(self, ctx: "_Context", node):
-        self._ctx, self.proto = ctx, node
-        self.name = node.name or (node.output[0] if node.output else node.op_type)
-        self.op_type, self.source, self.opset = node.op_type, ctx.source, ctx.opset
-        self.inputs = tuple(node.input)
-        self.outputs = tuple(node.output)
-        self.nodes: list[Node] = []
-
-    # ---- reading
-    def attr(self, name: str, default: Any = None) -> Any:
-        import onnx
-        for a in self.proto.attribute:
-            if a.name == name:
-                value = onnx.helper.get_attribute_value(a)
-                return value.decode() if isinstance(value, bytes) else value
-        return default
-
-    def input(self, i: int) -> str:
-        """The i-th input's name, or "" when it is absent."""
-        return self.inputs[i] if i < len(self.inputs) else ""
-
-    def shape(self, name: str) -> tuple[int, ...]:
-        return self._ctx.tensor(name).shape
-
-    def dtype(self, name: str) -> str:
-        return self._ctx.tensor(name).dtype
-
-    def is_const(self, name: str) -> bool:
-        return bool(name) and name in self._ctx.consts
-
-    def const(self, name: str, what: str = "this input") -> np.ndarray:
-        if not self.is_const(name):
-            raise self.unsupported(f"{what} must be a constant")
-        return self._ctx.consts[name]
-
-    def producer(self, name: str):
-        return self._ctx.producers.get(name)
-
-    # ---- emitting
-    def tensor(self, base: str, shape, dtype: str = "float32", data=None,
-               quant: Quant | None = None) -> str:
-        """A new IR tensor named after `base`; returns its name."""
-        return self._ctx.add_tensor(Tensor(self._ctx.unique(base), tuple(shape), dtype, quant,
-                                           data))
-
-    def quant_of(self, name: str) -> Quant | None:
-        return self._ctx.tensor(name).quant
-
-    def emit(self, op: str, inputs, outputs, attrs=None, suffix: str = "") -> None:
-        """Add an IR node: the op itself (no suffix) is named after the ONNX node, helpers
-        (Transposes, Dequantize, ...) after it plus `suffix`."""
-        taken = self._ctx.node_names
-        node_name = self.name if not suffix and self.name not in taken else \
-            self._ctx.unique(self.name + suffix)
-        taken.add(node_name)
-        self.nodes.append(Node(node_name, op, tuple(inputs), tuple(outputs), attrs))
-
-    def transpose(self, name: str, perm, out: str | None = None) -> str:
-        """Emit a Transpose of `name` (into `out` when given); returns the output's name."""
-        src = self._ctx.tensor(name)
-        if out is None:
-            out = self.tensor(f"{name}_t", tuple(src.shape[p] for p in perm), src.dtype,
-                              quant=src.quant)
-        self.emit("Transpose", [name], [out], TransposeAttrs(tuple(perm)), suffix="_transpose")
-        return out
-
-    def to_nhwc(self, name: str) -> str:
-        return self.transpose(name, NCHW_TO_NHWC)
-
-    def nhwc_output(self, onnx_name: str) -> str:
-        """A fresh NHWC tensor for an NCHW output; `from_nhwc` writes it back to `onnx_name`."""
-        t = self._ctx.tensor(onnx_name)
-        return self.tensor(f"{onnx_name}_nhwc", tuple(t.shape[p] for p in NCHW_TO_NHWC),
-                           t.dtype, quant=t.quant)
-
-    def from_nhwc(self, nhwc: str, onnx_name: str) -> None:
-        self.transpose(nhwc, NHWC_TO_NCHW, out=onnx_name)
-
-    def weight(self, name: str, perm=None, scale: np.ndarray | None = None) -> str:
-        """A constant weight, transposed by `perm` and multiplied by `scale`. A quantized
-        weight (an integer constant, or one dequantized from it in QDQ models) stays integer:
-        a Dequantize of the transposed integer constant, for the QDQ pass to fuse."""
-        q = self._quantized_const(name)
-        if q is None:
-            w = self.const(name, "the weight").astype(np.float32)
-            w = w if perm is None else np.transpose(w, perm)
-            w = w if scale is None else w * scale
-            return self.tensor(f"{name}_w", w.shape, "float32", data=w)
-        if scale is not None:
-            raise self.unsupported("a quantized weight with a scale factor is not supported")
-        data, quant = q.data, q.quant
-        if perm is not None:
-            data = np.transpose(data, perm)
-            if quant.per_channel:
-                quant = Quant(quant.scale, quant.zero_point, list(perm).index(quant.axis))
-        qname = self.tensor(f"{q.name}_q", data.shape, q.dtype, data=data, quant=quant)
-        return self.dequantize(qname)
-
-    def dequantize(self, name: str) -> str:
-        """Emit a Dequantize of the quantized tensor `name`; returns the float tensor."""
-        out = self.tensor(f"{name}_dq", self.shape(name), "float32")
-        self.emit("Dequantize", [name], [out], suffix="_dequantize")
-        return out
-
-    def quantize(self, name: str, out: str) -> None:
-        """Emit a Quantize of the float tensor `name` into the quantized tensor `out`."""
-        self.emit("Quantize", [name], [out], suffix="_quantize")
-
-    def _quantized_const(self, name: str) -> Tensor | None:
-        t = self._ctx.tensor(name)
-        if t.is_const and t.quant is not None:
-            return t
-        node = self.producer(name)
-        if node is not None and node.op_type == "DequantizeLinear" and self.is_const(node.input[0]):
-            return self._ctx.tensor(node.input[0])
-        return None
-
-    def is_quantized_const(self, name: str) -> bool:
-        return bool(name) and self._quantized_const(name) is not None
-
-    def unsupported(self, what: str) -> UnsupportedError:
-        return _Unsupported(what, model=self.source, node=self.name, op=self.op_type)
-
-
-Converter = Callable[[NodeReader], None]
-CONVERTERS: dict[str, Converter] = {}
-
-
-def converter(*op_types: str):
-    def deco(fn: Converter) -> Converter:
-        for name in op_types:
-            CONVERTERS[name] = fn
-        return fn
-    return deco
-
-
-class _Context:
-    """The graph being built: IR tensors by name, constants, producers of ONNX tensors."""
-
-    def __init__(self, source: str, opset: int, tensors: dict[str, Tensor], producers: dict):
-        self.source, self.opset = source, opset
-        self.tensors = tensors
-        self.consts = {n: t.data for n, t in tensors.items() if t.is_const}
-        self.producers = producers
-        self.node_names: set[str] = set()
-
-    def tensor(self, name: str) -> Tensor:
-        try:
-            return self.tensors[name]
-        except KeyError:
-            raise ShapeError(f"the shape of tensor {name!r} cannot be inferred",
-                             model=self.source) from None
-
-    def add_tensor(self, t: Tensor) -> str:
-        self.tensors[t.name] = t
-        if t.is_const:
-            self.consts[t.name] = t.data
-        return t.name
-
-    def unique(self, base: str) -> str:
-        name, i = base, 0
-        while name in self.tensors or name in self.node_names:
-            i += 1
-            name = f"{base}_{i}"
-        return name
-
-
 def load_onnx(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
-    from . import onnx_ops  # noqa: F401  (registers the converters)
-
     source = str(path)
     model = _read_model(Path(path), source)
     opset = _default_opset(model, source)
+    expand_qoperators(model, source)
     _fix_input_shapes(model, input_shapes or {}, source)
     model = _fold_constants(model, source)
     graph = model.graph
+    versions = _schema_versions(graph, opset, source)
     tensors = _graph_tensors(graph, source)
     inputs = [i.name for i in graph.input if i.name not in tensors or not tensors[i.name].is_const]
     outputs = [o.name for o in graph.output]
@@ -219,34 +48,53 @@ def load_onnx(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None 
         if dtype not in ("float32", "int8"):
             raise UnsupportedError(f"model input/output {name!r} has dtype {dtype}; float32 and "
                                    "int8 are supported", model=source)
-    ctx = _Context(source, opset, tensors, {o: n for n in graph.node for o in n.output})
+    ctx = Context(source, tensors, {o: n for n in graph.node for o in n.output})
     _attach_quantization(graph, ctx)
-    nodes, unsupported = [], []
-    for node in graph.node:
-        reader = NodeReader(ctx, node)
-        conv = CONVERTERS.get(node.op_type) if node.domain in ("", "ai.onnx") else None
-        if conv is None:
-            domain = "" if node.domain in ("", "ai.onnx") else f"{node.domain}."
-            unsupported.append(f"{domain}{node.op_type} (node {reader.name!r})")
-            continue
+    nodes, refused = [], []
+    for node, version in zip(graph.node, versions):
         try:
-            conv(reader)
-        except _Unsupported as exc:
-            unsupported.append(f"{node.op_type} (node {reader.name!r}: {exc.reason})")
+            reader = NodeReader(ctx, node, version)
+            CONVERTERS[node.op_type].fn(reader)
+        except NodeError as exc:
+            refused.append(f"{node.op_type} (node {_node_name(node)!r}: {exc.reason})")
             continue
         nodes.extend(reader.nodes)
-    if unsupported:
-        raise UnsupportedError("unsupported ops: " + ", ".join(unsupported), model=source)
+    if refused:
+        raise UnsupportedError("unsupported ops: " + ", ".join(refused), model=source)
     ir = Graph.build(Path(path).stem, nodes, ctx.tensors.values(), inputs, outputs, source)
     return ir.replace()
 
 
-class _Unsupported(UnsupportedError):
-    """A converter's refusal; load_onnx lists every one of them at once."""
+def _node_name(node) -> str:
+    return node.name or (node.output[0] if node.output else node.op_type)
 
-    def __init__(self, reason: str, **where):
-        super().__init__(reason, **where)
-        self.reason = reason
+
+def _schema_versions(graph, opset: int, source: str) -> list[int]:
+    """The schema version in force for each node; every op without a converter for it is
+    listed at once ("Foo-23", "com.microsoft.QGemm")."""
+    import onnx
+    versions, unsupported = [], []
+    for node in graph.node:
+        where = f"(node {_node_name(node)!r})"
+        if node.domain not in DEFAULT_DOMAINS:
+            unsupported.append(f"{node.domain}.{node.op_type} {where}")
+            versions.append(0)
+            continue
+        try:
+            version = onnx.defs.get_schema(node.op_type, opset, "").since_version
+        except onnx.defs.SchemaError:
+            unsupported.append(f"{node.op_type} {where}: not an op of ONNX opset {opset}")
+            versions.append(0)
+            continue
+        conv = CONVERTERS.get(node.op_type)
+        if conv is None:
+            unsupported.append(f"{node.op_type} {where}")
+        elif version not in conv.versions:
+            unsupported.append(f"{node.op_type}-{version} is not supported {where}")
+        versions.append(version)
+    if unsupported:
+        raise UnsupportedError("unsupported ops: " + ", ".join(unsupported), model=source)
+    return versions
 
 
 def _read_model(path: Path, source: str):
@@ -269,11 +117,13 @@ def _read_model(path: Path, source: str):
 
 
 def _default_opset(model, source: str) -> int:
-    versions = [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")]
+    import onnx
+    versions = [o.version for o in model.opset_import if o.domain in DEFAULT_DOMAINS]
     opset = versions[0] if versions else 1
-    if opset not in OPSETS:
-        raise UnsupportedError(f"ONNX opset {opset} is not supported (opsets "
-                               f"{OPSETS.start}-{OPSETS.stop - 1})", model=source)
+    newest = onnx.defs.onnx_opset_version()
+    if not 1 <= opset <= newest:
+        raise UnsupportedError(f"ONNX opset {opset} is not supported (the installed onnx "
+                               f"defines opsets 1-{newest})", model=source)
     return opset
 
 
@@ -412,42 +262,78 @@ def _dtype(elem_type: int, name: str, source: str) -> str:
     return dtype
 
 
-def _attach_quantization(graph, ctx: _Context) -> None:
+def _attach_quantization(graph, ctx: Context) -> None:
     """Quantized tensors get their (scale, zero point) from the Quantize/DequantizeLinear and
     QLinear nodes that name them. uint8 becomes int8 throughout: q - 128 with zero point z - 128
-    is exactly the same real value."""
+    is exactly the same real value. Parameters that are missing or not constants are left to
+    the converter to report; parameters that cannot be right are refused here."""
     for node in graph.node:
-        attr_axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
         for tensor_index, scale_index, axis in _QUANT_PARAMS.get(node.op_type, ()):
+            if max(tensor_index, scale_index) >= len(node.input) or not node.output:
+                continue
             name = node.input[tensor_index] if tensor_index >= 0 else node.output[0]
             zp_name = node.input[scale_index + 1] if len(node.input) > scale_index + 1 else ""
             scale = ctx.consts.get(node.input[scale_index])
             if scale is None or (zp_name and zp_name not in ctx.consts) or name not in ctx.tensors:
-                continue  # the converter reports it
+                continue
             t = ctx.tensors[name]
             if zp_name:
                 dtype, zp = ctx.tensors[zp_name].dtype, ctx.consts[zp_name]
             else:  # ONNX's default zero point is uint8 0, except for int32 biases
                 dtype, zp = ("int32" if t.dtype == "int32" else "uint8"), 0
-            rank = max(len(t.shape), 1)
-            ctx.add_tensor(_quantized(t.with_(dtype=dtype), scale, zp,
-                                      (attr_axis if axis is None else axis) % rank))
+            axis = _node_axis(node, ctx.source) if axis is None else axis
+            ctx.add_tensor(_quantized(t.with_(dtype=dtype), scale, zp, axis,
+                                      dict(model=ctx.source, node=_node_name(node), op=node.op_type)))
     for name, t in ctx.tensors.items():
         if t.dtype == "uint8" and t.quant is None and not t.is_const:
             raise UnsupportedError(f"tensor {name!r} is uint8 without quantization",
                                    model=ctx.source)
 
 
-def _quantized(t: Tensor, scale, zero_point, axis: int) -> Tensor:
-    zp = np.atleast_1d(np.asarray(zero_point, dtype=np.int64))
+def _node_axis(node, source: str) -> int:
+    for a in node.attribute:
+        if a.name == "axis":
+            if a.type != 2:
+                raise ModelError("attribute 'axis' must be of type int", model=source,
+                                 node=_node_name(node), op=node.op_type)
+            return int(a.i)
+    return 1
+
+
+def _quantized(t: Tensor, scale, zero_point, axis: int, where: dict) -> Tensor:
+    scale = np.asarray(scale)
+    if scale.dtype.kind != "f":
+        raise ModelError(f"the scale of {t.name!r} is {scale.dtype}, not a float", **where)
+    scale = scale.astype(np.float64).ravel()
+    if scale.size == 0 or not np.all(np.isfinite(scale)) or np.any(scale <= 0):
+        raise ModelError(f"the scale of {t.name!r} must be finite and > 0, not "
+                         f"{scale[:4].tolist()}", **where)
+    zp = np.asarray(zero_point)
+    if zp.dtype.kind not in "iu":
+        raise UnsupportedError(f"the zero point of {t.name!r} is {zp.dtype}, not an integer",
+                               **where)
+    zp = np.atleast_1d(zp.astype(np.int64)).ravel()
+    rank = len(t.shape)
+    if scale.size > 1:
+        if not -rank <= axis < rank:
+            raise ModelError(f"axis {axis} is out of range for {t.name!r} of rank {rank}",
+                             **where)
+        axis %= rank
+        if scale.size != t.shape[axis] or zp.size not in (1, scale.size):
+            raise ModelError(f"{scale.size} scales and {zp.size} zero points for the "
+                             f"{t.shape[axis]} channels of {t.name!r}", **where)
+    elif zp.size != 1:
+        raise ModelError(f"{zp.size} zero points for the one scale of {t.name!r}", **where)
     data, dtype = t.data, t.dtype
     if dtype == "uint8":
         zp, dtype = zp - 128, "int8"
         if data is not None:
             data = (data.astype(np.int16) - 128).astype(np.int8)
-    quant = Quant.of(np.asarray(scale, dtype=np.float64).ravel(), zp, axis)
-    if not quant.per_channel:
-        quant = Quant(quant.scale, quant.zero_point, 0)
+    if dtype in ("int8", "int32"):
+        info = np.iinfo(dtype)
+        if zp.min() < info.min or zp.max() > info.max:
+            raise ModelError(f"the zero point of {t.name!r} is out of the {dtype} range", **where)
+    quant = Quant.of(scale, zp, axis if scale.size > 1 else 0)
     return t.with_(dtype=dtype, quant=quant, data=data)
 
 

@@ -1,9 +1,10 @@
-"""Converters from ONNX ops to IR nodes, one function per op type (see onnx.py).
+"""Converters from float ONNX ops to IR nodes, one function per op type (see onnx_reader).
 
 Shapes come from ONNX shape inference, so shape-only ops (Reshape, Flatten, Squeeze, ...)
-become an IR Reshape to the inferred shape. NHWC-only IR ops are wrapped in Transposes.
-QLinearConv / QLinearMatMul are written as Dequantize -> float op -> Quantize, which is their
-definition; the QDQ pass then turns them into int8 ops like any QDQ group.
+become an IR Reshape to the inferred shape. NHWC-only IR ops are wrapped in Transposes; 1-D
+convolutions and pools run as 2-D ones over a height of 1. `since` lists the schema versions
+each converter implements; where versions differ in semantics (attributes that became
+inputs, Softmax's axis) the converter reads `r.version`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import math
 
 import numpy as np
 
-from ..ir import Quant
 from ..ops.base import NO_CLAMP
 from ..ops.binary import BinaryAttrs
 from ..ops.clamp import ClipAttrs
@@ -25,52 +25,107 @@ from ..ops.mean import MeanAttrs
 from ..ops.pad import PadAttrs
 from ..ops.pool2d import Pool2DAttrs
 from ..ops.softmax import SoftmaxAttrs
-from .onnx import NodeReader, converter
+from .onnx_reader import NodeReader, converter
+
+#: schema versions after which these ops only gained types
+_ELEMENTWISE = (1, 6, 7, 13, 14)
+_SHAPE_ONLY = (1, 5, 9, 11, 13, 14, 16, 19, 21, 23, 24, 25)
 
 
-def _spatial_2d(r: NodeReader, x: str) -> None:
-    if len(r.shape(x)) != 4:
-        raise r.unsupported(f"only 2-D spatial inputs (rank 4) are supported, not rank "
-                            f"{len(r.shape(x))}")
+# -- spatial windows ----------------------------------------------------------------------------
+
+def _spatial_rank(r: NodeReader, x: str) -> int:
+    """1 or 2: the number of spatial axes of the NC... input."""
+    rank = len(r.shape(x))
+    if rank not in (3, 4):
+        raise r.unsupported(f"only 1-D and 2-D spatial inputs (rank 3 or 4) are supported, not "
+                            f"rank {rank}")
+    return rank - 2
 
 
-def _window_pads(r: NodeReader, in_hw, kernel_hw, strides, dilations) -> tuple[int, int, int, int]:
-    """Explicit (top, left, bottom, right) pads from auto_pad / pads."""
-    auto_pad = r.attr("auto_pad", "NOTSET")
+def _window(r: NodeReader, x: str, kernel: tuple[int, ...], dilated: bool = True):
+    """(strides, dilations, pads (top, left, bottom, right)) of a 2-D window over NCHW x."""
+    n = len(kernel)
+    strides = r.ints_attr("strides", (1,) * n, length=n, minimum=1)
+    dilations = r.ints_attr("dilations", (1,) * n, length=n, minimum=1)
+    if not dilated and any(d != 1 for d in dilations):
+        raise r.unsupported("dilated pooling is not supported")
+    in_hw = r.shape(x)[2:]
+    auto_pad = r.string_attr("auto_pad", "NOTSET")
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        return same_padding(in_hw, kernel_hw, strides, dilations, upper=auto_pad == "SAME_UPPER")
-    if auto_pad == "VALID":
-        return (0, 0, 0, 0)
-    if auto_pad != "NOTSET":
-        raise r.unsupported(f"auto_pad {auto_pad} is not supported")
-    pads = tuple(r.attr("pads", (0, 0, 0, 0)))
-    return pads[0], pads[1], pads[2], pads[3]
+        pads = same_padding(in_hw, kernel, strides, dilations, upper=auto_pad == "SAME_UPPER")
+    elif auto_pad == "VALID":
+        pads = (0,) * 4
+    elif auto_pad == "NOTSET":
+        pads = r.ints_attr("pads", (0,) * (2 * n), length=2 * n, minimum=0)
+    else:
+        raise r.unsupported(f"auto_pad {auto_pad!r} is not supported")
+    if n == 1:  # a 1-D window is a 2-D one of height 1
+        return (1, strides[0]), (1, dilations[0]), (0, pads[0], 0, pads[1])
+    return tuple(strides), tuple(dilations), tuple(pads)
+
+
+def _as_2d(r: NodeReader, name: str) -> str:
+    """A rank-3 NCL tensor as NC1L (rank-4 tensors as they are)."""
+    shape = r.shape(name)
+    if len(shape) == 4:
+        return name
+    t = r._ctx.tensor(name)
+    out = r.tensor(f"{name}_2d", (shape[0], shape[1], 1, shape[2]), t.dtype, quant=t.quant)
+    r.emit("Reshape", [name], [out], suffix="_to_2d")
+    return out
+
+
+def _nchw_op(r: NodeReader, op: str, x: str, others, y: str, attrs) -> None:
+    """`op` on NHWC data between Transposes, for an NCHW or NCL x and y."""
+    x2 = _as_2d(r, x)
+    if len(r.shape(y)) == 4:
+        y_nhwc = r.nhwc_output(y)
+        r.emit(op, [r.to_nhwc(x2), *others], [y_nhwc], attrs)
+        r.from_nhwc(y_nhwc, y)
+        return
+    n, c, length = r.shape(y)
+    t = r._ctx.tensor(y)
+    y_nhwc = r.tensor(f"{y}_nhwc", (n, 1, length, c), t.dtype, quant=t.quant)
+    r.emit(op, [r.to_nhwc(x2), *others], [y_nhwc], attrs)
+    y_2d = r.tensor(f"{y}_2d", (n, c, 1, length), t.dtype, quant=t.quant)
+    r.from_nhwc(y_nhwc, y_2d)
+    r.emit("Reshape", [y_2d], [y], suffix="_from_2d")
 
 
 # -- convolutions and dense layers --------------------------------------------------------
 
-def _conv(r: NodeReader, x: str, w: str, bias: str, y: str) -> None:
-    """Conv on NCHW x with an OIHW weight: Conv2D (OHWI) or DepthwiseConv2D ([1,kh,kw,C*m])."""
-    _spatial_2d(r, x)
+def conv_nchw(r: NodeReader, x: str, w: str, bias: str, y: str) -> None:
+    """Conv on NC(H)W x with an OI(H)W weight: Conv2D (OHWI) or DepthwiseConv2D ([1,kh,kw,C*m])."""
+    n = _spatial_rank(r, x)
     w_shape = r.shape(w)
-    if len(w_shape) != 4:
-        raise r.unsupported(f"only 2-D convolutions are supported (weight rank {len(w_shape)})")
+    if len(w_shape) != n + 2:
+        raise r.unsupported(f"the weight has rank {len(w_shape)}, {n + 2} expected")
     if bias and not (r.is_const(bias) or r.is_quantized_const(bias)):
         raise r.unsupported("the bias must be a constant")
-    c_in, (c_out, _, kh, kw) = r.shape(x)[1], w_shape
-    group = r.attr("group", 1)
-    strides = tuple(r.attr("strides", (1, 1)))
-    dilations = tuple(r.attr("dilations", (1, 1)))
-    pads = _window_pads(r, r.shape(x)[2:], (kh, kw), strides, dilations)
-    x_nhwc, y_nhwc = r.to_nhwc(x), r.nhwc_output(y)
+    kernel = r.ints_attr("kernel_shape", w_shape[2:], length=n, minimum=1)
+    if tuple(kernel) != tuple(w_shape[2:]):
+        raise r.unsupported(f"kernel_shape {list(kernel)} differs from the weight's "
+                            f"{list(w_shape[2:])}")
+    strides, dilations, pads = _window(r, x, kernel)
+    c_in, c_out = r.shape(x)[1], w_shape[0]
+    group = r.int_attr("group", 1)
+    if group < 1 or c_in % group or c_out % group or w_shape[1] * group != c_in:
+        raise r.unsupported(f"group {group} does not fit {c_in} input and {c_out} output "
+                            f"channels and a weight of shape {list(w_shape)}")
+    perm = (0, 2, 3, 1) if n == 2 else (0, 2, 1)
     if group == c_in and group > 1:
         attrs = DepthwiseConv2DAttrs(strides, dilations, pads, c_out // c_in, NO_CLAMP)
-        r.emit("DepthwiseConv2D", [x_nhwc, r.weight(w, (1, 2, 3, 0)), _bias(r, bias)], [y_nhwc],
-               attrs)
+        op, perm = "DepthwiseConv2D", ((1, 2, 3, 0) if n == 2 else (1, 2, 0))
     else:
-        r.emit("Conv2D", [x_nhwc, r.weight(w, (0, 2, 3, 1)), _bias(r, bias)], [y_nhwc],
-               Conv2DAttrs(strides, dilations, pads, group, NO_CLAMP))
-    r.from_nhwc(y_nhwc, y)
+        op, attrs = "Conv2D", Conv2DAttrs(strides, dilations, pads, group, NO_CLAMP)
+    weight = r.weight(w, perm)
+    if n == 1:  # [O, K, I] -> [O, 1, K, I] (depthwise: [1, K, C] -> [1, 1, K, C])
+        wt = r._ctx.tensor(weight)
+        w2 = r.tensor(f"{weight}_2d", (wt.shape[0], 1, *wt.shape[1:]), wt.dtype, quant=wt.quant)
+        r.emit("Reshape", [weight], [w2], suffix="_weight_2d")
+        weight = w2
+    _nchw_op(r, op, x, [weight, _bias(r, bias)], y, attrs)
 
 
 def _bias(r: NodeReader, bias: str, scale: float = 1.0) -> str:
@@ -82,74 +137,90 @@ def _bias(r: NodeReader, bias: str, scale: float = 1.0) -> str:
     return r.tensor(f"{bias}_b", b.shape, "float32", data=b * np.float32(scale))
 
 
-@converter("Conv")
+@converter("Conv", since=(1, 11, 22))
 def conv(r: NodeReader):
-    _conv(r, r.input(0), r.input(1), r.input(2), r.outputs[0])
+    conv_nchw(r, r.required(0), r.required(1, "W"), r.input(2), r.outputs[0])
 
 
-def _qlinear_inputs(r: NodeReader, a: str, b: str) -> tuple[str, str]:
-    for name in (a, b):
-        if r.quant_of(name) is None:
-            raise r.unsupported(f"the scale and zero point of {name!r} must be constants")
-    if not r.is_const(b):
-        raise r.unsupported("the weight must be a constant")
-    return r.dequantize(a), b
-
-
-def _qlinear_bias(r: NodeReader, bias: str, a: str, b: str) -> str:
-    """The int32 bias of QLinearConv, at scale a_scale * b_scale (per channel)."""
-    if not bias:
-        return ""
-    scale = np.asarray(r.quant_of(a).scale) * np.asarray(r.quant_of(b).scale)
-    data = r.const(bias, "the bias").reshape(-1)
-    return r.tensor(f"{bias}_q", data.shape, "int32", data=data,
-                    quant=Quant.of(np.broadcast_to(scale, data.shape), 0))
-
-
-def _requantized_output(r: NodeReader) -> str:
-    """A float tensor for the op's result, quantized into the ONNX output."""
-    y = r.outputs[0]
-    return r.tensor(f"{y}_float", r.shape(y), "float32")
-
-
-@converter("QLinearConv")
-def qlinear_conv(r: NodeReader):
-    x, w = _qlinear_inputs(r, r.input(0), r.input(3))
-    bias = _qlinear_bias(r, r.input(8), r.input(0), r.input(3))
-    y_float = _requantized_output(r)
-    _conv(r, x, w, bias, y_float)
-    r.quantize(y_float, r.outputs[0])
-
-
-def _fully_connected(r: NodeReader, a: str, w: str, bias: str, y: str) -> None:
+def fully_connected(r: NodeReader, a: str, w: str, bias: str, y: str) -> None:
     r.emit("FullyConnected", [a, w, bias], [y], FullyConnectedAttrs(NO_CLAMP))
 
 
-@converter("MatMul")
+@converter("MatMul", since=(1, 9, 13))
 def matmul(r: NodeReader):
-    b = r.input(1)
-    if len(r.shape(b)) != 2 or not (r.is_const(b) or r.is_quantized_const(b)):
-        raise r.unsupported("only MatMul by a constant 2-D matrix is supported")
-    _fully_connected(r, r.input(0), r.weight(b, (1, 0)), "", r.outputs[0])
+    a, b = r.required(0), r.required(1, "B")
+    if not (r.is_const(b) or r.is_quantized_const(b)):
+        raise r.unsupported("only MatMul by a constant B is supported")
+    a_rank, b_rank = len(r.shape(a)), len(r.shape(b))
+    if a_rank >= 2 and b_rank == 2:
+        fully_connected(r, a, r.weight(b, (1, 0)), "", r.outputs[0])
+    elif r.is_quantized_const(b) or min(a_rank, b_rank) == 0:
+        raise r.unsupported("only MatMul by a quantized 2-D matrix is supported")
+    else:
+        _batched_matmul(r, a, r.const(b).astype(np.float32), r.outputs[0])
 
 
-@converter("QLinearMatMul")
-def qlinear_matmul(r: NodeReader):
-    a, b = _qlinear_inputs(r, r.input(0), r.input(3))
-    if len(r.shape(b)) != 2:
-        raise r.unsupported("only QLinearMatMul by a constant 2-D matrix is supported")
-    y_float = _requantized_output(r)
-    _fully_connected(r, a, r.weight(b, (1, 0)), "", y_float)
-    r.quantize(y_float, r.outputs[0])
+#: the largest block-diagonal weight a batched MatMul may become (floats)
+_BATCHED_WEIGHT_LIMIT = 1 << 20
 
 
-@converter("Gemm")
+def _batched_matmul(r: NodeReader, a: str, b: np.ndarray, y: str) -> None:
+    """A @ B with a constant B of rank != 2 (or a 1-D A), numpy's broadcasting: the batch
+    of matrices B[i] becomes one block-diagonal FullyConnected weight over the batch of A's
+    rows laid side by side, [m, batch * k] -> [m, batch * n]."""
+    a_shape = r.shape(a)
+    a2_shape = (1, *a_shape) if len(a_shape) == 1 else a_shape
+    b = b[:, None] if b.ndim == 1 else b
+    (m, k), n = a2_shape[-2:], b.shape[-1]
+    if b.shape[-2] != k:
+        raise r.unsupported(f"A {list(a_shape)} and B {list(b.shape)} do not fit")
+    try:
+        batch = np.broadcast_shapes(a2_shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise r.unsupported(f"the batch dims of A {list(a_shape)} and B {list(b.shape)} do not "
+                            "broadcast") from None
+    count = int(np.prod(batch, dtype=np.int64))
+    if count * count * n * k > _BATCHED_WEIGHT_LIMIT:
+        raise r.unsupported("the batch of B matrices is too large")
+    x = _reshaped(r, a, a2_shape)
+    full = (*batch, m, k)
+    if tuple(a2_shape) != full:   # A broadcast over B's batch: times ones, exactly
+        ones = np.ones(full, np.float32)
+        x_full = r.tensor(f"{a}_broadcast", full)
+        r.emit("Mul", [x, r.tensor(f"{a}_ones", full, data=ones)], [x_full], BinaryAttrs(),
+               suffix="_broadcast")
+        x = x_full
+    blocks = np.broadcast_to(b, (*batch, k, n)).reshape(count, k, n)
+    weight = np.zeros((count * n, count * k), np.float32)
+    for i in range(count):
+        weight[i * n:(i + 1) * n, i * k:(i + 1) * k] = blocks[i].T
+    w = r.tensor(f"{r.name}_block_weight", weight.shape, data=weight)
+    if count > 1:
+        x = r.transpose(_reshaped(r, x, (count, m, k)), (1, 0, 2))
+    rows = r.tensor(f"{y}_rows", (m, count * n))
+    fully_connected(r, _reshaped(r, x, (m, count * k)), w, "", rows)
+    if count > 1:
+        rows = r.transpose(_reshaped(r, rows, (m, count, n)), (1, 0, 2))
+    r.emit("Reshape", [rows], [y], suffix="_reshape")
+
+
+def _reshaped(r: NodeReader, name: str, shape) -> str:
+    if tuple(r.shape(name)) == tuple(shape):
+        return name
+    out = r.tensor(f"{name}_reshaped", shape, r.dtype(name))
+    r.emit("Reshape", [name], [out], suffix="_reshape")
+    return out
+
+
+@converter("Gemm", since=(1, 6, 7, 9, 11, 13))
 def gemm(r: NodeReader):
-    a, b, c = r.input(0), r.input(1), r.input(2)
-    alpha, beta = r.attr("alpha", 1.0), r.attr("beta", 1.0)
-    if r.attr("transA", 0):
+    a, b, c = r.required(0), r.required(1, "B"), r.input(2)
+    if len(r.shape(a)) != 2 or len(r.shape(b)) != 2:
+        raise r.unsupported("Gemm needs 2-D A and B")
+    alpha, beta = r.float_attr("alpha", 1.0), r.float_attr("beta", 1.0)
+    if r.int_attr("transA", 0):
         a = r.transpose(a, (1, 0))
-    perm = None if r.attr("transB", 0) else (1, 0)
+    perm = None if r.int_attr("transB", 0) else (1, 0)
     if r.is_quantized_const(b) and alpha == 1.0:
         w = r.weight(b, perm)
     else:
@@ -159,12 +230,11 @@ def gemm(r: NodeReader):
     c_shape = r.shape(c) if c else ()
     if not c or r.is_quantized_const(c) or int(np.prod(c_shape)) in (1, n_out) and (
             len(c_shape) < 2 or c_shape[0] == 1):
-        bias = _gemm_bias(r, c, beta, n_out)
-        _fully_connected(r, a, w, bias, y)
+        fully_connected(r, a, w, _gemm_bias(r, c, beta, n_out), y)
         return
     # a bias per row and column: a separate Add
     y_fc = r.tensor(f"{y}_fc", r.shape(y), "float32")
-    _fully_connected(r, a, w, "", y_fc)
+    fully_connected(r, a, w, "", y_fc)
     c_full = r.const(c, "C").astype(np.float32) * np.float32(beta)
     r.emit("Add", [y_fc, r.tensor(f"{c}_c", c_full.shape, data=c_full)], [y], BinaryAttrs(),
            suffix="_add")
@@ -183,89 +253,111 @@ def _gemm_bias(r: NodeReader, c: str, beta: float, n_out: int) -> str:
 
 # -- elementwise ------------------------------------------------------------------------------
 
-def _operand(r: NodeReader, name: str) -> str:
+def operand(r: NodeReader, name: str) -> str:
     """A constant operand as float32 (ONNX allows any float type for constants)."""
-    if r.is_const(name) and not r.is_quantized_const(name):
-        value = r.const(name).astype(np.float32)
-        return r.tensor(f"{name}_f", value.shape, "float32", data=value)
     if r.is_quantized_const(name):
         return r.weight(name)
+    if r.is_const(name):
+        value = r.const(name).astype(np.float32)
+        return r.tensor(f"{name}_f", value.shape, "float32", data=value)
     return name
 
 
-@converter("Add", "Sub", "Mul")
+def _legacy_broadcast(r: NodeReader) -> None:
+    if r.version < 7 and r.int_attr("broadcast", 0):
+        raise r.unsupported(f"the legacy broadcast attribute of {r.op_type}-{r.version} is not "
+                            "supported")
+
+
+@converter("Add", "Sub", "Mul", since=_ELEMENTWISE)
 def binary(r: NodeReader):
-    inputs = [_operand(r, r.input(0)), _operand(r, r.input(1))]
+    _legacy_broadcast(r)
+    inputs = [operand(r, r.required(0)), operand(r, r.required(1))]
     r.emit(r.op_type, inputs, r.outputs[:1], BinaryAttrs())
 
 
-@converter("Div")
+@converter("Div", since=_ELEMENTWISE)
 def div(r: NodeReader):
     """x / c with a constant c: a Mul by 1 / c."""
-    c = r.input(1)
-    if not r.is_const(c):
-        raise r.unsupported("only division by a constant is supported")
-    inv = (np.float32(1) / r.const(c).astype(np.float32)).astype(np.float32)
-    r.emit("Mul", [r.input(0), r.tensor(f"{c}_reciprocal", inv.shape, data=inv)], r.outputs[:1],
+    _legacy_broadcast(r)
+    x, c = r.required(0), r.required(1)
+    if not r.is_const(c) or r.is_quantized_const(c):
+        raise r.unsupported("only division by a float constant is supported")
+    with np.errstate(divide="ignore"):
+        inv = (np.float32(1) / r.const(c).astype(np.float32)).astype(np.float32)
+    r.emit("Mul", [x, r.tensor(f"{c}_reciprocal", inv.shape, data=inv)], r.outputs[:1],
            BinaryAttrs())
 
 
-@converter("Relu")
+def _unary(r: NodeReader, op: str, attrs=None) -> None:
+    r.emit(op, [r.required(0)], r.outputs[:1], attrs)
+
+
+@converter("Relu", since=(1, 6, 13, 14))
 def relu(r: NodeReader):
-    r.emit("Relu", r.inputs[:1], r.outputs[:1])
+    _unary(r, "Relu")
 
 
-@converter("Clip")
+@converter("Clip", since=(1, 6, 11, 12, 13))
 def clip(r: NodeReader):
-    if r.opset < 11:
-        lo, hi = r.attr("min", -math.inf), r.attr("max", math.inf)
+    if r.version < 11:
+        lo, hi = r.float_attr("min", -math.inf), r.float_attr("max", math.inf)
     else:
-        lo = float(r.const(r.input(1), "min")) if r.input(1) else -math.inf
-        hi = float(r.const(r.input(2), "max")) if r.input(2) else math.inf
-    _clamp(r, float(lo), float(hi))
-
-
-def _clamp(r: NodeReader, lo: float, hi: float) -> None:
+        lo = r.scalar(r.input(1), "min") if r.input(1) else -math.inf
+        hi = r.scalar(r.input(2), "max") if r.input(2) else math.inf
+    if math.isnan(lo) or math.isnan(hi):
+        raise r.unsupported("a NaN bound is not supported")
     if (lo, hi) == (0.0, 6.0):
-        r.emit("Relu6", r.inputs[:1], r.outputs[:1])
+        _unary(r, "Relu6")
     elif (lo, hi) == (0.0, math.inf):
-        r.emit("Relu", r.inputs[:1], r.outputs[:1])
+        _unary(r, "Relu")
     else:
-        r.emit("Clip", r.inputs[:1], r.outputs[:1], ClipAttrs(lo, hi))
+        _unary(r, "Clip", ClipAttrs(lo, hi))
 
 
-@converter("Sigmoid")
+@converter("Sigmoid", since=(1, 6, 13))
 def sigmoid(r: NodeReader):
-    r.emit("Logistic", r.inputs[:1], r.outputs[:1])
+    _unary(r, "Logistic")
 
 
-@converter("Tanh")
+@converter("Tanh", since=(1, 6, 13))
 def tanh(r: NodeReader):
-    r.emit("Tanh", r.inputs[:1], r.outputs[:1])
+    _unary(r, "Tanh")
 
 
-@converter("HardSwish")
+@converter("HardSwish", since=(14, 22))
 def hard_swish(r: NodeReader):
-    r.emit("HardSwish", r.inputs[:1], r.outputs[:1])
+    _unary(r, "HardSwish")
 
 
-@converter("LeakyRelu")
+@converter("LeakyRelu", since=(1, 6, 16))
 def leaky_relu(r: NodeReader):
-    r.emit("LeakyRelu", r.inputs[:1], r.outputs[:1], LeakyReluAttrs(float(r.attr("alpha", 0.01))))
+    _unary(r, "LeakyRelu", LeakyReluAttrs(r.float_attr("alpha", 0.01)))
 
 
-@converter("BatchNormalization")
+@converter("BatchNormalization", since=(7, 9, 14, 15))
 def batch_normalization(r: NodeReader):
     """Inference-mode BN as x * s + t per channel (axis 1); fold_batchnorm merges it into the
     producing Conv / Gemm, otherwise it runs as a Mul and an Add."""
-    if len([o for o in r.outputs if o]) > 1:
+    if len([o for o in r.outputs if o]) > 1 or r.int_attr("training_mode", 0):
         raise r.unsupported("training-mode BatchNormalization is not supported")
-    x = r.input(0)
-    gamma, beta, mean, var = (r.const(r.input(i), "the BN parameters").astype(np.float64)
-                              for i in (1, 2, 3, 4))
-    scale = gamma / np.sqrt(var + r.attr("epsilon", 1e-5))
+    if r.version == 7 and r.int_attr("spatial", 1) != 1:
+        raise r.unsupported("spatial=0 is not supported")
+    x = r.required(0)
+    rank = len(r.shape(x))
+    if rank < 2:
+        raise r.unsupported("the input needs a channel axis")
+    channels = r.shape(x)[1]
+    params = []
+    for i, what in enumerate(("scale", "B", "mean", "var"), start=1):
+        value = r.const(r.required(i, what), f"the BN {what}").astype(np.float64)
+        if value.size != channels:
+            raise r.unsupported(f"the BN {what} has {value.size} values for {channels} channels")
+        params.append(value.reshape(-1))
+    gamma, beta, mean, var = params
+    scale = gamma / np.sqrt(var + r.float_attr("epsilon", 1e-5))
     shift = beta - mean * scale
-    channel = (-1,) + (1,) * (len(r.shape(x)) - 2)
+    channel = (-1,) + (1,) * (rank - 2)
     s = r.tensor(f"{r.name}_scale", scale.reshape(channel).shape, data=scale.reshape(channel))
     t = r.tensor(f"{r.name}_shift", shift.reshape(channel).shape, data=shift.reshape(channel))
     y = r.outputs[0]
@@ -277,44 +369,62 @@ def batch_normalization(r: NodeReader):
 # -- pooling and reductions --------------------------------------------------------------------
 
 def _pool(r: NodeReader, op: str) -> None:
-    x, y = r.input(0), r.outputs[0]
-    _spatial_2d(r, x)
-    kernel = tuple(r.attr("kernel_shape"))
-    strides = tuple(r.attr("strides", (1, 1)))
-    if any(d != 1 for d in r.attr("dilations", (1, 1))):
-        raise r.unsupported("dilated pooling is not supported")
+    x, y = r.required(0), r.outputs[0]
+    n = _spatial_rank(r, x)
     if len([o for o in r.outputs if o]) > 1:
         raise r.unsupported("the Indices output of MaxPool is not supported")
-    pads = _window_pads(r, r.shape(x)[2:], kernel, strides, (1, 1))
-    if op == "AveragePool2D" and r.attr("count_include_pad", 0) and any(pads):
-        raise r.unsupported("count_include_pad=1 with padding is not supported")
-    if r.attr("ceil_mode", 0):
+    kernel = r.ints_attr("kernel_shape", length=n, minimum=1)
+    if kernel is None:
+        raise r.unsupported("attribute 'kernel_shape' is missing")
+    strides, _, pads = _window(r, x, kernel, dilated=False)
+    kernel = kernel if n == 2 else (1, kernel[0])
+    in_hw = (r.shape(x)[2:] if n == 2 else (1, r.shape(x)[2]))
+    out_hw = (r.shape(y)[2:] if n == 2 else (1, r.shape(y)[2]))
+    if r.int_attr("ceil_mode", 0):
         # ceil_mode only matters where it adds an output row/column; then pad the end
-        out_hw = r.shape(y)[2:]
         pads = list(pads)
-        for i, (size, k, s) in enumerate(zip(r.shape(x)[2:], kernel, strides)):
+        for i, (size, k, s) in enumerate(zip(in_hw, kernel, strides)):
             floor_out = (size + pads[i] + pads[i + 2] - k) // s + 1
             pads[i + 2] += (out_hw[i] - floor_out) * s
         pads = tuple(pads)
-    x_nhwc, y_nhwc = r.to_nhwc(x), r.nhwc_output(y)
-    r.emit(op, [x_nhwc], [y_nhwc], Pool2DAttrs(kernel, strides, pads, NO_CLAMP))
-    r.from_nhwc(y_nhwc, y)
+    if op == "AveragePool2D" and r.int_attr("count_include_pad", 0) and any(pads):
+        if r.int_attr("ceil_mode", 0):
+            raise r.unsupported("count_include_pad=1 with ceil_mode=1 is not supported")
+        x = _zero_pad(r, x, pads)
+        pads = (0, 0, 0, 0)
+    _nchw_op(r, op, x, [], y, Pool2DAttrs(tuple(kernel), tuple(strides), tuple(pads), NO_CLAMP))
 
 
-@converter("MaxPool")
+def _zero_pad(r: NodeReader, x: str, pads) -> str:
+    """x padded with zeros on its spatial axes: padding that the average counts."""
+    shape = r.shape(x)
+    top, left, bottom, right = pads
+    spatial = ((top, bottom), (left, right)) if len(shape) == 4 else ((left, right),)
+    t = r._ctx.tensor(x)
+    out_shape = (*shape[:2], *(d + a + b for d, (a, b) in zip(shape[2:], spatial)))
+    out = r.tensor(f"{x}_padded", out_shape, t.dtype, quant=t.quant)
+    r.emit("Pad", [x], [out], PadAttrs(((0, 0), (0, 0), *spatial), 0.0), suffix="_pad")
+    return out
+
+
+@converter("MaxPool", since=(1, 8, 10, 11, 12, 22))
 def max_pool(r: NodeReader):
+    if r.int_attr("storage_order", 0):
+        raise r.unsupported("storage_order=1 is not supported")
     _pool(r, "MaxPool2D")
 
 
-@converter("AveragePool")
+@converter("AveragePool", since=(1, 7, 10, 11, 19, 22))
 def average_pool(r: NodeReader):
     _pool(r, "AveragePool2D")
 
 
-def _mean_hw(r: NodeReader, x: str, y: str) -> None:
+def mean_hw(r: NodeReader, x: str, y: str) -> None:
+    """Mean over H and W of NCHW x, in NHWC (where the int8 Mean is TFLite's)."""
     x_nhwc = r.to_nhwc(x)
     n, c = r.shape(x)[:2]
-    y_nhwc = r.tensor(f"{y}_nhwc", (n, 1, 1, c))
+    t = r._ctx.tensor(y)
+    y_nhwc = r.tensor(f"{y}_nhwc", (n, 1, 1, c), t.dtype, quant=t.quant)
     r.emit("Mean", [x_nhwc], [y_nhwc], MeanAttrs((1, 2), True))
     if len(r.shape(y)) == 4:
         r.from_nhwc(y_nhwc, y)
@@ -322,58 +432,101 @@ def _mean_hw(r: NodeReader, x: str, y: str) -> None:
         r.emit("Reshape", [y_nhwc], [y], suffix="_reshape")
 
 
-@converter("GlobalAveragePool")
+@converter("GlobalAveragePool", since=(1, 22))
 def global_average_pool(r: NodeReader):
-    _spatial_2d(r, r.input(0))
-    _mean_hw(r, r.input(0), r.outputs[0])
+    x = r.required(0)
+    if len(r.shape(x)) != 4:
+        raise r.unsupported(f"only rank-4 inputs are supported, not rank {len(r.shape(x))}")
+    mean_hw(r, x, r.outputs[0])
 
 
-@converter("ReduceMean")
+@converter("ReduceMean", since=(1, 11, 13, 18))
 def reduce_mean(r: NodeReader):
-    x = r.input(0)
+    x, y = r.required(0), r.outputs[0]
     rank = len(r.shape(x))
-    if r.opset >= 18 and r.input(1):
-        axes = r.const(r.input(1), "axes").tolist()
+    if r.version >= 18:
+        axes = r.const(r.input(1), "axes").reshape(-1).tolist() if r.input(1) else []
+        if not axes and r.int_attr("noop_with_empty_axes", 0):
+            r.emit("Reshape", [x], [y], suffix="_identity")
+            return
     else:
-        axes = r.attr("axes", list(range(rank)))
-    if rank != 4 or sorted(a % rank for a in axes) != [2, 3]:
-        raise r.unsupported("ReduceMean is supported over H and W of a rank-4 tensor only")
-    _mean_hw(r, x, r.outputs[0])
+        axes = list(r.ints_attr("axes", ()))
+    axes = axes or list(range(rank))
+    if any(not -rank <= a < rank for a in axes) or len({a % rank for a in axes}) != len(axes):
+        raise r.unsupported(f"axes {axes} are not distinct axes of a rank-{rank} tensor")
+    axes = sorted(a % rank for a in axes)
+    if rank == 4 and axes == [2, 3]:
+        mean_hw(r, x, y)
+        return
+    # the reduced axes last, then one Mean over the tail and a Reshape to the output
+    kept = [a for a in range(rank) if a not in axes]
+    src = x if kept + axes == list(range(rank)) else r.transpose(x, (*kept, *axes))
+    shape = r.shape(x)
+    t = r._ctx.tensor(y)
+    tail = tuple(shape[a] for a in kept) + (1,) * len(axes)
+    reduced = r.tensor(f"{y}_mean", tail, t.dtype, quant=t.quant)
+    r.emit("Mean", [src], [reduced], MeanAttrs(tuple(range(len(kept), rank)), True))
+    r.emit("Reshape", [reduced], [y], suffix="_reshape")
 
 
 # -- shapes and data movement ------------------------------------------------------------------
 
-@converter("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout")
+@converter("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", since=_SHAPE_ONLY)
 def reshape(r: NodeReader):
-    if r.op_type == "Dropout" and len([o for o in r.outputs if o]) > 1:
+    x = r.required(0)
+    if r.shape(x) and r._ctx.tensor(x).size != r._ctx.tensor(r.outputs[0]).size:
+        raise r.unsupported(f"{list(r.shape(x))} cannot become {list(r.shape(r.outputs[0]))}")
+    r.emit("Reshape", [x], r.outputs[:1])
+
+
+@converter("Dropout", since=(1, 6, 7, 10, 12, 13, 22))
+def dropout(r: NodeReader):
+    if len([o for o in r.outputs if o]) > 1:
         raise r.unsupported("the mask output of Dropout is not supported")
-    r.emit("Reshape", r.inputs[:1], r.outputs[:1])
+    training = r.int_attr("is_test", 1) == 0 if r.version < 7 else (
+        bool(r.scalar(r.input(2), "training_mode")) if r.input(2) else False)
+    ratio = r.scalar(r.input(1), "ratio") if r.version >= 12 and r.input(1) else \
+        r.float_attr("ratio", 0.5) if r.version < 12 else 0.5
+    if training and ratio != 0:
+        raise r.unsupported("training-mode Dropout (random) is not supported")
+    r.emit("Reshape", [r.required(0)], r.outputs[:1])
 
 
-@converter("Transpose")
+@converter("Transpose", since=(1, 13, 21, 23, 24, 25))
 def transpose(r: NodeReader):
-    x = r.input(0)
-    perm = r.attr("perm", list(reversed(range(len(r.shape(x))))))
-    r.transpose(x, tuple(perm), out=r.outputs[0])
+    x = r.required(0)
+    rank = len(r.shape(x))
+    perm = r.ints_attr("perm", tuple(reversed(range(rank))), length=rank)
+    r.transpose(x, perm, out=r.outputs[0])
 
 
-@converter("Concat")
+@converter("Concat", since=(1, 4, 11, 13))
 def concat(r: NodeReader):
     rank = len(r.shape(r.outputs[0]))
-    inputs = [_operand(r, n) for n in r.inputs if n]
-    r.emit("Concatenation", inputs, r.outputs[:1], ConcatAttrs(r.attr("axis") % rank))
+    axis = r.int_attr("axis", 1) if r.version < 4 or r.has_attr("axis") else None
+    if axis is None:
+        raise r.unsupported("attribute 'axis' is missing")
+    if not -rank <= axis < rank:
+        raise r.unsupported(f"axis {axis} is out of range for rank {rank}")
+    inputs = [operand(r, n) for n in r.inputs if n and r._ctx.tensor(n).size]
+    if not inputs:
+        raise r.unsupported("no inputs")
+    r.emit("Concatenation", inputs, r.outputs[:1], ConcatAttrs(axis % rank))
 
 
-@converter("Softmax")
+@converter("Softmax", since=(1, 11, 13))
 def softmax(r: NodeReader):
-    x, y = r.input(0), r.outputs[0]
+    x, y = r.required(0), r.outputs[0]
     shape = r.shape(x)
     rank = len(shape)
-    axis = r.attr("axis", -1 if r.opset >= 13 else 1) % rank
-    if r.opset < 13 and axis != rank - 1:
+    axis = r.int_attr("axis", -1 if r.version >= 13 else 1)
+    if not -rank <= axis < rank:
+        raise r.unsupported(f"axis {axis} is out of range for rank {rank}")
+    axis %= rank
+    if r.version < 13 and axis != rank - 1:
         # before opset 13, Softmax normalises over all axes from `axis` on: a 2-D view
         rows = r.tensor(f"{x}_2d", (int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))))
-        out = r.tensor(f"{y}_2d", r._ctx.tensor(rows).shape)
+        out = r.tensor(f"{y}_2d", r.shape(rows))
         r.emit("Reshape", [x], [rows], suffix="_flatten")
         r.emit("Softmax", [rows], [out], SoftmaxAttrs(1.0))
         r.emit("Reshape", [out], [y], suffix="_unflatten")
@@ -387,43 +540,31 @@ def softmax(r: NodeReader):
         r.transpose(y_t, tuple(int(i) for i in np.argsort(perm)), out=y)
 
 
-@converter("Pad")
+@converter("Pad", since=(2, 11, 13, 18, 19, 21, 23, 24, 25))
 def pad(r: NodeReader):
-    x = r.input(0)
+    x = r.required(0)
     rank = len(r.shape(x))
-    if r.attr("mode", "constant") != "constant":
-        raise r.unsupported(f"mode {r.attr('mode')} is not supported (constant only)")
-    if r.opset < 11:
-        pads, value = list(r.attr("pads")), float(r.attr("value", 0.0))
+    mode = r.string_attr("mode", "constant")
+    if mode != "constant":
+        raise r.unsupported(f"mode {mode} is not supported (constant only)")
+    if r.version < 11:
+        pads, value = r.ints_attr("pads", length=2 * rank), r.float_attr("value", 0.0)
+        if pads is None:
+            raise r.unsupported("attribute 'pads' is missing")
     else:
-        pads = r.const(r.input(1), "pads").tolist()
-        value = float(r.const(r.input(2), "the pad value")) if r.input(2) else 0.0
+        pads = r.const(r.required(1, "pads"), "pads").reshape(-1).tolist()
+        value = r.scalar(r.input(2), "the pad value") if r.input(2) else 0.0
     axes = list(range(rank))
     if r.input(3):
-        axes = [a % rank for a in r.const(r.input(3), "axes").tolist()]
+        axes = r.const(r.input(3), "axes").reshape(-1).tolist()
+        if any(not -rank <= a < rank for a in axes) or len({a % rank for a in axes}) != len(axes):
+            raise r.unsupported(f"axes {axes} are not distinct axes of rank {rank}")
+        axes = [a % rank for a in axes]
+    if len(pads) != 2 * len(axes):
+        raise r.unsupported(f"{len(pads)} pads for {len(axes)} axes")
     begin, end = [0] * rank, [0] * rank
     for i, a in enumerate(axes):
-        begin[a], end[a] = pads[i], pads[i + len(axes)]
-    if min(begin + end) < 0:
+        begin[a], end[a] = int(pads[i]), int(pads[i + len(axes)])
+    if min(begin + end, default=0) < 0:
         raise r.unsupported("negative pads (cropping) are not supported")
     r.emit("Pad", [x], r.outputs[:1], PadAttrs(tuple(zip(begin, end)), value))
-
-
-# -- quantization -------------------------------------------------------------------------------
-
-@converter("QuantizeLinear")
-def quantize_linear(r: NodeReader):
-    if r.quant_of(r.outputs[0]) is None:
-        raise r.unsupported("the scale and zero point must be constants")
-    r.quantize(r.input(0), r.outputs[0])
-
-
-@converter("DequantizeLinear")
-def dequantize_linear(r: NodeReader):
-    x = r.input(0)
-    if r.quant_of(x) is None:
-        raise r.unsupported("the scale and zero point must be constants")
-    # a dequantized weight is read by converters through `weight`; this node then stays unused
-    if r.quant_of(x).per_channel and not r.is_const(x):
-        raise r.unsupported("per-channel dequantization of activations is not supported")
-    r.emit("Dequantize", [x], r.outputs[:1])

@@ -123,10 +123,10 @@ def test_dynamic_shape_needs_input_shape(tmp_path):
 def test_run_rejects_wrong_input(bad, good_tflite, tmp_path):
     rc, _, err = tinyml("compile", good_tflite.name, "-o", "lib", cwd=tmp_path)
     assert rc == 0, err
-    x = np.zeros((1, 5), np.int8) if bad == "shape" else np.zeros((1, 4), np.float32)
+    x = np.zeros((1, 5), np.int8) if bad == "shape" else np.zeros((1, 4), np.int16)
     np.save(tmp_path / "x.npy", x)
     rc, _, err = tinyml("run", "lib", "--input", "x.npy", "--output", "y.npy", cwd=tmp_path)
-    assert_one_line_error(rc, err, 1, bad)
+    assert_one_line_error(rc, err, 2, bad)   # a wrong input is a usage error in every command
     assert not (tmp_path / "y.npy").exists()
 
 

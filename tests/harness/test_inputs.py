@@ -167,8 +167,12 @@ def test_same_mistake_same_exit_code(fc8, tmp_path, mistake):
     np.savez(tmp_path / "d.npz", x=np.zeros((2, 1, 8), np.int8))
     board = {"unknown board": "arduino", "real board": "nrf52840-dk"}.get(mistake, "mps2-an386")
     data = tmp_path / ("nothing.npz" if mistake == "missing file" else "d.npz")
-    for args in (["run", folder, "--input", data, "--board", board],
-                 ["eval", folder, "--dataset", data, "--board", board]):
+    commands = [["run", folder, "--input", data, "--board", board],
+                ["eval", folder, "--dataset", data, "--board", board]]
+    if mistake == "unknown board":
+        commands += [["flash", folder, "--board", board], ["build", folder, "--board", board],
+                     ["compile", fc8[1].parent / "fc8.tflite", "--board", board, "-o", tmp_path / "o"]]
+    for args in commands:
         _one_line(_tinyml(*args), 2)
 
 

@@ -17,6 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinyml.errors import UsageError
 from tinyml.harness.errors import HarnessBuildError, HarnessError
 from tinyml.harness.files import replacing
 from tinyml.harness.firmware import Firmware, build_firmware
@@ -136,9 +137,10 @@ def flash(model_dir: str | Path, board: str, probe: str | None = None, *,
     try:
         b = get_board(board)
     except KeyError as e:
-        raise HarnessError(e.args[0]) from None
+        raise UsageError(e.args[0]) from None   # a wrong board is exit 2 in every command
     if b.emulated:
-        flash_command(b, probe or "pyocd", Images(Path("-"), Path("-"), Path("-")))  # raises
+        raise UsageError(f"{b.name} is emulated: run it with `tinyml run --board {b.name}`, "
+                         "there is nothing to flash")
     chosen = choose_probe(b, probe)
     flash_command(b, chosen, Images(Path("-"), Path("-"), Path("-")))   # refuse before building
     fw = build_firmware(model_dir, b, build_dir)

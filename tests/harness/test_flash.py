@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tinyml.harness import flash as fl
+from tinyml.errors import UsageError
 from tinyml.harness.errors import HarnessError
 from tinyml.targets.boards import BOARDS, get_board
 
@@ -58,8 +59,10 @@ def test_refusals():
         fl.flash_command(get_board("mps2-an386"), "pyocd", IMAGES)
     with pytest.raises(HarnessError, match="unknown probe"):
         fl.flash_command(get_board("nucleo-l4r5zi"), "jlink", IMAGES)
-    with pytest.raises(HarnessError, match="unknown board"):
+    with pytest.raises(UsageError, match="unknown board"):
         fl.flash("unused", "arduino-uno")
+    with pytest.raises(UsageError, match="emulated"):
+        fl.flash("unused", "mps2-an386")
 
 
 def test_openocd_quotes_paths_with_spaces():

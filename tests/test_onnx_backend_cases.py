@@ -184,7 +184,9 @@ def test_no_wrong_answers_and_no_crashes(outcomes):
 
 
 def test_refusals_name_the_op(outcomes):
+    """A refusal names the op, or the input or tensor (and its type) that is not tinyml's."""
     for name, op, _, outcome, detail in outcomes:
         if outcome == "refused":
-            named = any(o in detail for o in op.split("+"))
-            assert named or "dtype" in detail or "type" in detail, (name, detail)
+            named = any(f"{o} (node" in detail or f"op '{o}'" in detail for o in op.split("+"))
+            assert named or any(f"{what} '" in detail for what in ("input", "output", "tensor")), \
+                (name, detail)

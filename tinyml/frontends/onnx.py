@@ -46,8 +46,9 @@ def load_onnx(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None 
             raise ShapeError(f"the shape of {name!r} cannot be inferred", model=source)
         dtype = tensors[name].dtype
         if dtype not in ("float32", "int8"):
-            raise UnsupportedError(f"model input/output {name!r} has dtype {dtype}; float32 and "
-                                   "int8 are supported", model=source)
+            role = "input" if name in inputs else "output"
+            raise UnsupportedError(f"model {role} {name!r} has dtype {dtype}; float32 and int8 "
+                                   "are supported", model=source)
     ctx = Context(source, tensors, {o: n for n in graph.node for o in n.output})
     _attach_quantization(graph, ctx)
     nodes, refused = [], []
@@ -140,7 +141,14 @@ def _fix_input_shapes(model, input_shapes: dict, source: str) -> None:
         raise ShapeError(f"--input-shape names unknown inputs {sorted(unknown)}; the model's "
                          f"inputs are {[i.name for i in inputs]}", model=source)
     for value in inputs:
+        kind = value.type.WhichOneof("value")
+        if kind != "tensor_type":
+            raise UnsupportedError(f"input {value.name!r} is a {kind or 'value of no type'}, not "
+                                   "a tensor", model=source)
         dims = value.type.tensor_type.shape.dim
+        if any(d.HasField("dim_value") and d.dim_value <= 0 for d in dims):
+            raise ShapeError(f"input {value.name!r} has an empty dimension "
+                             f"{[d.dim_value for d in dims]}", model=source)
         model_shape = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None
                             for d in dims)
         given = shapes.get(value.name)
@@ -284,10 +292,15 @@ def _attach_quantization(graph, ctx: Context) -> None:
             axis = _node_axis(node, ctx.source) if axis is None else axis
             ctx.add_tensor(_quantized(t.with_(dtype=dtype), scale, zp, axis,
                                       dict(model=ctx.source, node=_node_name(node), op=node.op_type)))
-    for name, t in ctx.tensors.items():
-        if t.dtype == "uint8" and t.quant is None and not t.is_const:
-            raise UnsupportedError(f"tensor {name!r} is uint8 without quantization",
-                                   model=ctx.source)
+    # int8 arithmetic on raw integers is not tinyml's int8, which is quantized
+    for node in graph.node:
+        for name in (*node.input, *node.output):
+            t = ctx.tensors.get(name) if name else None
+            if t is not None and t.dtype in ("int8", "uint8") and t.quant is None and \
+                    not t.is_const:
+                raise UnsupportedError(f"tensor {name!r} is {t.dtype} without quantization "
+                                       "parameters", model=ctx.source, node=_node_name(node),
+                                       op=node.op_type)
 
 
 def _node_axis(node, source: str) -> int:

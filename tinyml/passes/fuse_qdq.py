@@ -7,10 +7,14 @@ tensors with their quantization: weights dequantized from int8 constants become 
 constants with per-channel Quant; a bias dequantized from int32 stays int32 (re-rounded when
 its scale is not input scale x weight scale, which the int8 kernels assume). Requantization
 is then TFLite's, which may differ from onnxruntime's float rounding by 1 LSB.
+A float bias (no DequantizeLinear) is quantized to int32 at that scale. An activation
+between the op and its Quantize (Conv -> Relu -> QuantizeLinear, as exporters write it)
+first gets the Quantize's parameters on its input too: quantizing is monotone, so
+clamp(quantize(v)) is quantize(clamp(v)), and fuse_activations folds the int8 clamp later.
 A group the int8 op cannot express (asymmetric weights, an output quantization the op fixes
 or keeps otherwise) stays in float. Quantize and Dequantize remain at the graph edges; a
 Dequantize that meets a Quantize of the same parameters cancels; a Dequantize of a constant
-that nothing fused is folded into a float constant.
+that nothing fused is folded into a float constant (per channel too).
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from ..ir import Graph, Node, Quant, Tensor
 from ..numerics import dequantize, round_half_away
 from ..ops import get_op
 from .eliminate_dead import eliminate_dead
-from .fold_constants import fold_nodes
-from .graph_edit import rename_inputs
+from .graph_edit import rename_inputs, sole_consumer
 
 _EDGES = {"Quantize", "Dequantize"}
+_ACTIVATIONS = {"Relu", "Relu6", "Clip"}
 
 
 def fuse_qdq(graph: Graph) -> Graph:
+    graph = _quantize_before_activations(graph)
     producers, consumers = graph.producers(), graph.consumers()
     new_tensors: list[Tensor] = []
     replaced: dict[str, Node] = {}
@@ -47,7 +52,63 @@ def fuse_qdq(graph: Graph) -> Graph:
         nodes = [replaced.get(n.name, n) for n in graph.nodes if n.name not in absorbed]
         graph = graph.replace(nodes=rename_inputs(nodes, renames), tensors=new_tensors)
     graph = eliminate_dead(_cancel_pairs(graph))
-    return fold_nodes(graph, lambda n: n.op == "Dequantize")
+    return _fold_dequantized_constants(graph)
+
+
+def _quantize_before_activations(graph: Graph) -> Graph:
+    """op -> Relu/Relu6/Clip -> Quantize(s) becomes op -> Quantize -> Dequantize -> activation
+    -> Quantize(s), the inserted Quantize with the activation's output parameters."""
+    producers, consumers = graph.producers(), graph.consumers()
+    inserted: dict[str, list[Node]] = {}
+    renames: dict[str, str] = {}
+    tensors: list[Tensor] = []
+    for act in graph.nodes:
+        p = producers.get(act.inputs[0]) if act.op in _ACTIVATIONS else None
+        if p is None or p.op in _EDGES or sole_consumer(graph, act.inputs[0], consumers) is not act:
+            continue
+        users = consumers.get(act.outputs[0], [])
+        if not users or any(u.op != "Quantize" for u in users) or act.outputs[0] in graph.outputs:
+            continue
+        y = graph.tensor(users[0].outputs[0])
+        if y.dtype != "int8" or y.quant is None or any(
+                graph.tensor(u.outputs[0]).quant != y.quant for u in users):
+            continue
+        q = Tensor(graph.unique_name(f"{act.inputs[0]}_q"), graph.tensor(act.inputs[0]).shape,
+                   "int8", y.quant)
+        dq = graph.tensor(act.inputs[0]).with_(name=graph.unique_name(f"{act.inputs[0]}_dq"))
+        tensors += [q, dq]
+        inserted[act.name] = [Node(graph.unique_name(f"{act.name}_quantize_input"), "Quantize",
+                                   (act.inputs[0],), (q.name,)),
+                              Node(graph.unique_name(f"{act.name}_dequantize_input"),
+                                   "Dequantize", (q.name,), (dq.name,))]
+        renames[act.name] = dq.name
+    if not inserted:
+        return graph
+    nodes = []
+    for n in graph.nodes:
+        if n.name in inserted:
+            nodes += inserted[n.name]
+            n = n.with_(inputs=(renames[n.name], *n.inputs[1:]))
+        nodes.append(n)
+    return graph.replace(nodes=nodes, tensors=tensors)
+
+
+def _fold_dequantized_constants(graph: Graph) -> Graph:
+    """A Dequantize of a constant that no int8 op took becomes the float constant."""
+    folded, dropped = [], set()
+    for node in graph.nodes:
+        if node.op != "Dequantize" or node.outputs[0] in graph.outputs:
+            continue
+        q = graph.tensor(node.inputs[0])
+        if not q.is_const or q.quant is None:
+            continue
+        value = dequantize(q.data, q.quant.scale, q.quant.zero_point, axis=q.quant.axis)
+        folded.append(graph.tensor(node.outputs[0]).with_(data=value))
+        dropped.add(node.name)
+    if not folded:
+        return graph
+    return graph.replace(nodes=[n for n in graph.nodes if n.name not in dropped],
+                         tensors=folded)
 
 
 def _int8_node(graph: Graph, node: Node, producers, consumers, new_tensors):
@@ -63,8 +124,11 @@ def _int8_node(graph: Graph, node: Node, producers, consumers, new_tensors):
         return None
     op = get_op(node, graph)
     sources = []
-    for name in node.inputs:
+    for index, name in enumerate(node.inputs):
         p = producers.get(name) if name else None
+        if index == op.bias_input and p is None and name and graph.tensor(name).is_const:
+            sources.append(name)   # a float bias: quantized to int32 below
+            continue
         if name and (p is None or p.op != "Dequantize"):
             return None
         sources.append(p.inputs[0] if name else "")
@@ -99,13 +163,17 @@ def _int32_bias(graph: Graph, sources, op, new_tensors) -> str | None:
     """The bias as int32 at scale input_scale * weight_scale (per output channel)."""
     b = graph.tensor(sources[op.bias_input])
     x, w = graph.tensor(sources[0]), graph.tensor(sources[1])
-    if not b.is_const or b.quant is None:
+    if not b.is_const or (b.quant is None and b.dtype != "float32") or x.quant is None or \
+            w.quant is None or len(b.shape) != 1:
         return None
     wanted = x.quant.scale[0] * np.broadcast_to(np.asarray(w.quant.scale), b.shape)
-    if b.dtype == "int32" and np.allclose(np.broadcast_to(b.quant.scale, b.shape), wanted,
-                                          rtol=1e-6, atol=0):
+    if b.quant is None:
+        real = b.data.astype(np.float64)
+    elif b.dtype == "int32" and np.allclose(np.broadcast_to(b.quant.scale, b.shape), wanted,
+                                            rtol=1e-6, atol=0):
         return b.name
-    real = dequantize(b.data, b.quant.scale, b.quant.zero_point, axis=0).astype(np.float64)
+    else:
+        real = dequantize(b.data, b.quant.scale, b.quant.zero_point, axis=0).astype(np.float64)
     q = np.clip(round_half_away(real / wanted), -(1 << 31), (1 << 31) - 1).astype(np.int32)
     t = Tensor(graph.unique_name(f"{b.name}_int32"), b.shape, "int32", Quant.of(wanted, 0), q)
     new_tensors.append(t)

@@ -50,14 +50,17 @@ static inline int32_t tm_requantize(int32_t x, int32_t multiplier, int32_t shift
     return tm_rdbpot(tm_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
 }
 
+/* min(max(x, lo), hi), as ONNX Clip: hi wins when lo > hi */
 static inline int8_t tm_clamp_s8(int32_t x, int32_t lo, int32_t hi)
 {
-    return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
+    x = x < lo ? lo : x;
+    return (int8_t)(x > hi ? hi : x);
 }
 
 static inline float tm_clamp_f32(float x, float lo, float hi)
 {
-    return x < lo ? lo : (x > hi ? hi : x);
+    x = x < lo ? lo : x;
+    return x > hi ? hi : x;
 }
 
 /* ---- fully connected ---- */

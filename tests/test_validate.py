@@ -13,12 +13,13 @@ from onnx import TensorProto, helper
 from tflite_builder import TFLiteBuilder
 from tinyml.cli import main
 from tinyml.errors import ModelError, UnsupportedError
-from tinyml.ir import Graph, Node, Tensor
+from tinyml.ir import Graph, Node, Quant, Tensor
 from tinyml.numerics import quantize_multiplier
 from tinyml.ops.clamp import ClipAttrs
 from tinyml.ops.concatenation import ConcatAttrs
 from tinyml.ops.conv2d import Conv2DAttrs
 from tinyml.ops.depthwise_conv2d import DepthwiseConv2DAttrs
+from tinyml.ops.fully_connected import FullyConnectedAttrs
 from tinyml.ops.leaky_relu import LeakyReluAttrs
 from tinyml.ops.mean import MeanAttrs
 from tinyml.ops.pad import PadAttrs
@@ -261,3 +262,37 @@ def test_requantization_factor_range():
     with pytest.raises(UnsupportedError, match="requantization factor"):
         quantize_multiplier(2.0 ** 40)
     assert quantize_multiplier(2.0 ** 29)[1] == 30
+
+
+def int8_fc_ir(bias, weights):
+    q = Quant.of(0.1, 0)
+    x = Tensor("x", (1, weights.shape[1]), "int8", q)
+    w = Tensor("w", weights.shape, "int8", Quant.of(0.01, 0), data=weights)
+    b = Tensor("b", (weights.shape[0],), "int32", Quant.of(0.001, 0), data=bias)
+    y = Tensor("y", (1, weights.shape[0]), "int8", q)
+    node = Node("n", "FullyConnected", ("x", "w", "b"), ("y",), FullyConnectedAttrs())
+    return Graph.build("g", [node], [x, w, b, y], ["x"], ["y"], "g.ir")
+
+
+def test_int8_accumulators_that_could_overflow_are_refused():
+    weights = np.full((2, 16), 127, np.int8)
+    reach = 255 * 127 * 16
+    validate_graph(int8_fc_ir(np.array([0, 2**31 - 1 - reach], np.int32), weights))
+    with pytest.raises(ModelError, match="accumulator of output channel 1 can overflow"):
+        validate_graph(int8_fc_ir(np.array([0, 2**31 - reach], np.int32), weights))
+
+
+def int8_ir(op, attrs, x_shape, y_shape):
+    q = Quant.of(0.1, 0)
+    x, y = Tensor("x", x_shape, "int8", q), Tensor("y", y_shape, "int8", q)
+    return Graph.build("g", [Node("n", op, ("x",), ("y",), attrs)], [x, y], ["x"], ["y"], "g.ir")
+
+
+def test_int8_sums_that_could_overflow_are_refused():
+    validate_graph(int8_ir("AveragePool2D", Pool2DAttrs((4096, 4095)), (1, 4096, 4095, 1),
+                           (1, 1, 1, 1)))
+    with pytest.raises(ModelError, match="too many for an int32 sum"):
+        validate_graph(int8_ir("AveragePool2D", Pool2DAttrs((4096, 4097)), (1, 4096, 4097, 1),
+                               (1, 1, 1, 1)))
+    with pytest.raises(ModelError, match="too many for an int32 sum"):
+        validate_graph(int8_ir("Mean", MeanAttrs((1, 2)), (1, 4096, 2049, 1), (1, 1, 1, 1)))

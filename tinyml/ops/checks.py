@@ -110,6 +110,36 @@ class NodeCheck:
                      f"{channels} along axis {channel_axis}")
 
 
+#: |x - zero point| of an int8 activation is at most 255
+INT8_SPAN = 255
+INT32_MAX = (1 << 31) - 1
+
+
+def accumulators_fit(c: NodeCheck, w: Tensor, bias_index: int, channel_axis: int) -> None:
+    """The int32 accumulator of an int8 dot product cannot overflow: for every output channel,
+    |bias| + 255 * sum |w| stays inside int32, whatever the input (C's signed overflow is
+    undefined, so no input may reach it)."""
+    if w.data is None or w.dtype != "int8":
+        return
+    magnitude = np.abs(w.data.astype(np.int64))
+    per_channel = np.moveaxis(magnitude, channel_axis, 0).reshape(w.shape[channel_axis], -1)
+    worst = INT8_SPAN * per_channel.sum(axis=1)
+    if c.has_input(bias_index):
+        bias = c.graph.tensor(c.node.inputs[bias_index])
+        if bias.data is not None and bias.dtype == "int32":
+            worst = worst + np.abs(bias.data.astype(np.int64).reshape(-1))
+    channel = int(np.argmax(worst))
+    c.require(int(worst[channel]) <= INT32_MAX,
+              f"the int32 accumulator of output channel {channel} can overflow (bias and "
+              f"weights reach {int(worst[channel]):,})")
+
+
+def sum_fits(c: NodeCheck, count: int, magnitude: int, what: str) -> None:
+    """`count` int8 values of at most `magnitude` each sum inside int32."""
+    c.require(count * magnitude <= INT32_MAX,
+              f"{what} sums {count:,} int8 values: too many for an int32 sum")
+
+
 def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 

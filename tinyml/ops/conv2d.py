@@ -20,7 +20,7 @@ from ..ir import Graph, Node
 from ..numerics import activation_range, multiply_by_quantized_multiplier, quantize_multipliers
 from .base import (NO_CLAMP, Arg, ConstArray, KernelCall, Op, clamp_float, float_bounds,
                    io_dtype, per_tensor, register, tensor_args, unsupported_dtype)
-from .checks import NodeCheck, window_output
+from .checks import NodeCheck, accumulators_fit, window_output
 
 
 @dataclass(frozen=True)
@@ -194,6 +194,8 @@ class WindowedConv(Op):
         a = node.attrs
         window_output(c, x.shape[1:3], w.shape[1:3], a.strides, a.dilations, a.pads)
         c.bias(2, self.out_channels(w.shape), "int32" if dtype == "int8" else dtype)
+        if dtype == "int8":
+            accumulators_fit(c, w, 2, self.channel_axis)
 
     @staticmethod
     def _correlate(x, w, out_shape, attrs) -> np.ndarray:

@@ -14,7 +14,7 @@ from ..ir import Graph, Node
 from ..numerics import activation_range, multiply_by_quantized_multiplier, quantize_multipliers
 from .base import (NO_CLAMP, Arg, ConstArray, KernelCall, Op, clamp_float, dtype_suffix,
                    float_bounds, io_dtype, per_tensor, register, tensor_args, unsupported_dtype)
-from .checks import NodeCheck
+from .checks import NodeCheck, accumulators_fit
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ class FullyConnected(Op):
         c.require(y.size == x.size // n_in * n_out and len(y.shape) >= 1 and y.shape[-1] == n_out,
                   f"the output {y.shape} is not {x.size // n_in} rows of {n_out} features")
         c.bias(2, n_out, "int32" if dtype == "int8" else dtype)
+        if dtype == "int8":
+            accumulators_fit(c, w, 2, 0)
 
     def macs(self, node, graph):
         w = graph.tensor(node.inputs[1])

@@ -16,7 +16,7 @@ import numpy as np
 from ..numerics import multiply_by_quantized_multiplier, quantize_multiplier
 from .base import (Arg, KernelCall, Op, dtype_suffix, io_dtype, per_tensor, register,
                    tensor_args, unsupported_dtype)
-from .checks import NodeCheck
+from .checks import NodeCheck, sum_fits
 from .binary import struct_fields
 
 
@@ -70,6 +70,8 @@ class Mean(Op):
                   f"axes {axes} are not distinct ascending axes of rank {rank}")
         c.require(list(axes) == list(range(axes[0], axes[-1] + 1)),
                   f"mean over axes {axes} that are not neighbours")
+        if x.dtype == "int8":   # the sum starts at -zero point * count
+            sum_fits(c, int(np.prod([x.shape[a] for a in axes])), 256, "the mean")
 
     def output_shapes(self, node, graph):
         shape = graph.tensor(node.inputs[0]).shape

@@ -17,7 +17,7 @@ from ..ir import Graph, Node
 from ..numerics import activation_range
 from .base import (NO_CLAMP, Arg, KernelCall, Op, clamp_float, dtype_suffix, float_bounds,
                    io_dtype, per_tensor, tensor_args, unsupported_dtype)
-from .checks import NodeCheck, window_output
+from .checks import NodeCheck, sum_fits, window_output
 from .conv2d import conv_output_hw, windows
 
 
@@ -92,6 +92,8 @@ class Pool2D(Op):
         # every window then holds a cell of the image: an average never divides by 0
         c.require(all(p < k for p, k in zip(a.pads, (*a.kernel, *a.kernel))),
                   f"pads {a.pads} must be smaller than the kernel {a.kernel}")
+        if x.dtype == "int8":
+            sum_fits(c, a.kernel[0] * a.kernel[1], 128, "the window")
 
     def reduce_float(self, cells: np.ndarray, inside: np.ndarray) -> np.ndarray:
         raise NotImplementedError

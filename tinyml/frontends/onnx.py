@@ -13,6 +13,7 @@ meet constants and activations. Each node is checked against its op's schema ver
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ def load_onnx(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None 
     graph = model.graph
     versions = _schema_versions(graph, opset, source)
     tensors = _graph_tensors(graph, source)
+    _check_shapes_inferred(model, tensors, source)
     inputs = [i.name for i in graph.input if i.name not in tensors or not tensors[i.name].is_const]
     outputs = [o.name for o in graph.output]
     for name in (*inputs, *outputs):
@@ -64,6 +66,31 @@ def load_onnx(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None 
         raise UnsupportedError("unsupported ops: " + ", ".join(refused), model=source)
     ir = Graph.build(Path(path).stem, nodes, ctx.tensors.values(), inputs, outputs, source)
     return ir.replace()
+
+
+def _check_shapes_inferred(model, tensors: dict, source: str) -> None:
+    """The first node whose used outputs got no static shape from ONNX shape inference (a
+    malformed node: a missing input, attributes that do not fit) is named, with the reason
+    strict inference gives."""
+    graph = model.graph
+    used = {n for node in graph.node for n in node.input} | {o.name for o in graph.output}
+    for node in graph.node:
+        missing = [o for o in node.output if o and o in used and o not in tensors]
+        if missing and all(i in tensors for i in node.input if i):
+            raise ShapeError(f"the shape of {missing[0]!r} cannot be inferred"
+                             f"{_strict_inference_reason(model)}", model=source,
+                             node=_node_name(node), op=node.op_type)
+
+
+def _strict_inference_reason(model) -> str:
+    import onnx
+    try:
+        onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
+    except Exception as exc:  # onnx raises InferenceError and others from its C++ core
+        line = (str(exc).strip().splitlines() or [""])[0]
+        reason = re.sub(r"^\[\w+\] \(op_type:[^,]*, node name: [^)]*\): ", "", line)
+        return f": {reason}" if reason and reason != line else ""
+    return ""
 
 
 def _node_name(node) -> str:
@@ -109,12 +136,46 @@ def _read_model(path: Path, source: str):
     # protobuf parses many byte strings without error: require what every ONNX model has
     if model.ir_version <= 0 or not model.HasField("graph") or not model.graph.output:
         raise ModelError("not an ONNX model (no IR version or graph)", model=source)
+    _names_as_text(model)
     if any(t.data_location == onnx.TensorProto.EXTERNAL for t in model.graph.initializer):
         try:
             onnx.external_data_helper.load_external_data_for_model(model, str(path.parent))
-        except OSError as exc:
-            raise ModelError(f"external weights cannot be read ({exc})", model=source) from None
+        except Exception as exc:  # OSError, onnx's ValidationError for paths outside the folder
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ModelError(f"external weights cannot be read ({first_line})",
+                             model=source) from None
     return model
+
+
+def _names_as_text(model) -> None:
+    """Names that are not UTF-8 (protobuf hands them over as bytes) become text with the
+    bad bytes escaped, the same way everywhere, so they still connect the graph."""
+    def text(value):
+        return value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else value
+
+    def fix(message, field: str) -> None:
+        value = getattr(message, field)
+        if isinstance(value, bytes):
+            setattr(message, field, text(value))
+
+    def fix_list(container) -> None:
+        if any(isinstance(v, bytes) for v in container):
+            values = [text(v) for v in container]
+            del container[:]
+            container.extend(values)
+
+    graph = model.graph
+    for opset in model.opset_import:
+        fix(opset, "domain")
+    for node in graph.node:
+        for field in ("name", "op_type", "domain"):
+            fix(node, field)
+        fix_list(node.input)
+        fix_list(node.output)
+        for attribute in node.attribute:
+            fix(attribute, "name")
+    for value in (*graph.input, *graph.output, *graph.value_info, *graph.initializer):
+        fix(value, "name")
 
 
 def _default_opset(model, source: str) -> int:
@@ -175,6 +236,10 @@ def _infer(model, source: str):
                                                  data_prop=True)
     except Exception as exc:  # onnx raises InferenceError and others from its C++ core
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = re.search(r"\(op_type:([^,]*), node name: ([^)]*)\): (.*)", first_line)
+        if where:
+            raise ShapeError(f"ONNX shape inference failed: {where[3]}", model=source,
+                             node=where[2], op=where[1]) from None
         raise ShapeError(f"ONNX shape inference failed: {first_line}", model=source) from None
 
 

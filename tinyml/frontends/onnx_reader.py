@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import ShapeError, UnsupportedError
+from ..errors import UnsupportedError
 from ..ir import Node, Quant, Tensor
 from ..ops.transpose import TransposeAttrs
 
@@ -64,8 +64,8 @@ class Context:
         try:
             return self.tensors[name]
         except KeyError:
-            raise ShapeError(f"the shape of tensor {name!r} cannot be inferred",
-                             model=self.source) from None
+            raise NodeError(f"the shape of tensor {name!r} cannot be inferred",
+                            model=self.source) from None
 
     def add_tensor(self, t: Tensor) -> str:
         self.tensors[t.name] = t

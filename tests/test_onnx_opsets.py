@@ -103,3 +103,15 @@ def test_clip_min_above_max_gives_max_as_onnxruntime(dtype, tmp_path):
     want = ort_run(path, x)[0]
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(want, np.full_like(want, -0.5))
+
+
+def test_converters_declare_real_schema_versions_up_to_the_newest():
+    """Each converter's versions are since_versions of its op in onnx's schemas, and the
+    newest one is among them: an onnx upgrade that adds a version makes this fail until the
+    converter is checked against the new schema."""
+    from tinyml.frontends.onnx import CONVERTERS
+    for op, conv in CONVERTERS.items():
+        history = {s.since_version for s in onnx.defs.get_all_schemas_with_history()
+                   if s.name == op and s.domain == ""}
+        assert conv.versions <= history, (op, sorted(conv.versions - history))
+        assert max(history) in conv.versions, (op, max(history))

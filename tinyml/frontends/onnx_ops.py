@@ -27,9 +27,8 @@ from ..ops.pool2d import Pool2DAttrs
 from ..ops.softmax import SoftmaxAttrs
 from .onnx_reader import NodeReader, converter
 
-#: schema versions after which these ops only gained types
+#: the schema versions of Add, Sub, Mul and Div (after 7 they only gained types)
 _ELEMENTWISE = (1, 6, 7, 13, 14)
-_SHAPE_ONLY = (1, 5, 9, 11, 13, 14, 16, 19, 21, 23, 24, 25)
 
 
 # -- spatial windows ----------------------------------------------------------------------------
@@ -70,7 +69,7 @@ def _as_2d(r: NodeReader, name: str) -> str:
     shape = r.shape(name)
     if len(shape) == 4:
         return name
-    t = r._ctx.tensor(name)
+    t = r.info(name)
     out = r.tensor(f"{name}_2d", (shape[0], shape[1], 1, shape[2]), t.dtype, quant=t.quant)
     r.emit("Reshape", [name], [out], suffix="_to_2d")
     return out
@@ -85,7 +84,7 @@ def _nchw_op(r: NodeReader, op: str, x: str, others, y: str, attrs) -> None:
         r.from_nhwc(y_nhwc, y)
         return
     n, c, length = r.shape(y)
-    t = r._ctx.tensor(y)
+    t = r.info(y)
     y_nhwc = r.tensor(f"{y}_nhwc", (n, 1, length, c), t.dtype, quant=t.quant)
     r.emit(op, [r.to_nhwc(x2), *others], [y_nhwc], attrs)
     y_2d = r.tensor(f"{y}_2d", (n, c, 1, length), t.dtype, quant=t.quant)
@@ -121,7 +120,7 @@ def conv_nchw(r: NodeReader, x: str, w: str, bias: str, y: str) -> None:
         op, attrs = "Conv2D", Conv2DAttrs(strides, dilations, pads, group, NO_CLAMP)
     weight = r.weight(w, perm)
     if n == 1:  # [O, K, I] -> [O, 1, K, I] (depthwise: [1, K, C] -> [1, 1, K, C])
-        wt = r._ctx.tensor(weight)
+        wt = r.info(weight)
         w2 = r.tensor(f"{weight}_2d", (wt.shape[0], 1, *wt.shape[1:]), wt.dtype, quant=wt.quant)
         r.emit("Reshape", [weight], [w2], suffix="_weight_2d")
         weight = w2
@@ -400,7 +399,7 @@ def _zero_pad(r: NodeReader, x: str, pads) -> str:
     shape = r.shape(x)
     top, left, bottom, right = pads
     spatial = ((top, bottom), (left, right)) if len(shape) == 4 else ((left, right),)
-    t = r._ctx.tensor(x)
+    t = r.info(x)
     out_shape = (*shape[:2], *(d + a + b for d, (a, b) in zip(shape[2:], spatial)))
     out = r.tensor(f"{x}_padded", out_shape, t.dtype, quant=t.quant)
     r.emit("Pad", [x], [out], PadAttrs(((0, 0), (0, 0), *spatial), 0.0), suffix="_pad")
@@ -423,7 +422,7 @@ def mean_hw(r: NodeReader, x: str, y: str) -> None:
     """Mean over H and W of NCHW x, in NHWC (where the int8 Mean is TFLite's)."""
     x_nhwc = r.to_nhwc(x)
     n, c = r.shape(x)[:2]
-    t = r._ctx.tensor(y)
+    t = r.info(y)
     y_nhwc = r.tensor(f"{y}_nhwc", (n, 1, 1, c), t.dtype, quant=t.quant)
     r.emit("Mean", [x_nhwc], [y_nhwc], MeanAttrs((1, 2), True))
     if len(r.shape(y)) == 4:
@@ -462,7 +461,7 @@ def reduce_mean(r: NodeReader):
     kept = [a for a in range(rank) if a not in axes]
     src = x if kept + axes == list(range(rank)) else r.transpose(x, (*kept, *axes))
     shape = r.shape(x)
-    t = r._ctx.tensor(y)
+    t = r.info(y)
     tail = tuple(shape[a] for a in kept) + (1,) * len(axes)
     reduced = r.tensor(f"{y}_mean", tail, t.dtype, quant=t.quant)
     r.emit("Mean", [src], [reduced], MeanAttrs(tuple(range(len(kept), rank)), True))
@@ -471,10 +470,13 @@ def reduce_mean(r: NodeReader):
 
 # -- shapes and data movement ------------------------------------------------------------------
 
-@converter("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", since=_SHAPE_ONLY)
+@converter("Reshape", since=(1, 5, 13, 14, 19, 21, 23, 24, 25))
+@converter("Flatten", since=(1, 9, 11, 13, 21, 23, 24, 25))
+@converter("Squeeze", "Unsqueeze", since=(1, 11, 13, 21, 23, 24, 25))
+@converter("Identity", since=(1, 13, 14, 16, 19, 21, 23, 24, 25))
 def reshape(r: NodeReader):
     x = r.required(0)
-    if r.shape(x) and r._ctx.tensor(x).size != r._ctx.tensor(r.outputs[0]).size:
+    if r.shape(x) and r.info(x).size != r.info(r.outputs[0]).size:
         raise r.unsupported(f"{list(r.shape(x))} cannot become {list(r.shape(r.outputs[0]))}")
     r.emit("Reshape", [x], r.outputs[:1])
 
@@ -508,7 +510,7 @@ def concat(r: NodeReader):
         raise r.unsupported("attribute 'axis' is missing")
     if not -rank <= axis < rank:
         raise r.unsupported(f"axis {axis} is out of range for rank {rank}")
-    inputs = [operand(r, n) for n in r.inputs if n and r._ctx.tensor(n).size]
+    inputs = [operand(r, n) for n in r.inputs if n and r.info(n).size]
     if not inputs:
         raise r.unsupported("no inputs")
     r.emit("Concatenation", inputs, r.outputs[:1], ConcatAttrs(axis % rank))

@@ -152,6 +152,10 @@ class NodeReader:
             raise self.unsupported(f"input {i}{f' ({what})' if what else ''} is missing")
         return name
 
+    def info(self, name: str) -> Tensor:
+        """The IR tensor of `name`: shape, dtype, quantization, data."""
+        return self._ctx.tensor(name)
+
     def shape(self, name: str) -> tuple[int, ...]:
         return self._ctx.tensor(name).shape
 

@@ -92,6 +92,11 @@ CASES = {
                                      {"m": np.ones(4, np.float32)}),
     "node_without_output": ([helper.make_node("Relu", ["x"], [], name="evil")], X, {}),
     "erf_unsupported": ([evil("Erf", "x")], X, {}),
+    "shape_without_input": ([evil("Shape", [], ["s"]), helper.make_node("Reshape", "xs", "y")], X,
+                            {}),
+    "constant_of_a_terabyte": ([evil("ConstantOfShape", ["n"], ["c"]),
+                                helper.make_node("Add", "xc", "y")], X,
+                               {"n": np.array([1, 3, 1 << 20, 1 << 20], np.int64)}),
 }
 
 

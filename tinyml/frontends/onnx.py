@@ -275,8 +275,20 @@ def _fold_constants(model, source: str):
         graph.value_info.extend(kept_info)
 
 
+#: constants folded at import are at most this many elements (a hostile ConstantOfShape or
+#: Expand would otherwise allocate what it names)
+_FOLD_LIMIT = 1 << 24
+
+
 def _constant_outputs(node, consts, shapes, opsets, evaluator_cls):
-    if node.op_type in _NOT_FOLDED or node.domain not in ("", "ai.onnx"):
+    if node.op_type in _NOT_FOLDED or node.domain not in DEFAULT_DOMAINS:
+        return None
+    for name in node.output:
+        shape = shapes.get(name)
+        if shape is not None and None not in shape and \
+                int(np.prod(shape, dtype=np.float64)) > _FOLD_LIMIT:
+            return None
+    if node.op_type in ("Shape", "Size") and not node.input:
         return None
     if node.op_type == "Shape":
         shape = shapes.get(node.input[0])

@@ -288,6 +288,9 @@ int tm_sub_generic_f32(const tm_binary_f32_params *p, const float *input1, const
                        float *output);
 int tm_mul_generic_f32(const tm_binary_f32_params *p, const float *input1, const float *input2,
                        float *output);
+/* IEEE division: x / 0 is +-inf (then clamped like any value), 0 / 0 is NaN */
+int tm_div_generic_f32(const tm_binary_f32_params *p, const float *input1, const float *input2,
+                       float *output);
 
 /* Pooling windows: pad_top/pad_left only; cells outside the image are skipped (not counted
  * by the average). int8 input and output share their quantization, as TFLM requires. */

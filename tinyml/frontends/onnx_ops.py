@@ -277,15 +277,16 @@ def binary(r: NodeReader):
 
 @converter("Div", since=_ELEMENTWISE)
 def div(r: NodeReader):
-    """x / c with a constant c: a Mul by 1 / c."""
+    """x / y; by a float constant c, a Mul by 1 / c (one multiply per element, not a divide)."""
     _legacy_broadcast(r)
     x, c = r.required(0), r.required(1)
     if not r.is_const(c) or r.is_quantized_const(c):
-        raise r.unsupported("only division by a float constant is supported")
+        r.emit("Div", [operand(r, x), operand(r, c)], r.outputs[:1], BinaryAttrs())
+        return
     with np.errstate(divide="ignore"):
         inv = (np.float32(1) / r.const(c).astype(np.float32)).astype(np.float32)
-    r.emit("Mul", [x, r.tensor(f"{c}_reciprocal", inv.shape, data=inv)], r.outputs[:1],
-           BinaryAttrs())
+    r.emit("Mul", [operand(r, x), r.tensor(f"{c}_reciprocal", inv.shape, data=inv)],
+           r.outputs[:1], BinaryAttrs())
 
 
 def _unary(r: NodeReader, op: str, attrs=None) -> None:

@@ -239,6 +239,7 @@ def _binary(op: str, options_cls):
 converter("ADD")(_binary("Add", tflite.AddOptions))
 converter("SUB")(_binary("Sub", tflite.SubOptions))
 converter("MUL")(_binary("Mul", tflite.MulOptions))
+converter("DIV")(_binary("Div", tflite.DivOptions))
 
 
 @converter("AVERAGE_POOL_2D", "MAX_POOL_2D")

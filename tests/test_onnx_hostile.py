@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import numpy as np
+import onnx
 import pytest
 from onnx import helper
 
@@ -150,3 +151,14 @@ def test_cli_exit_1_one_line_nothing_written(case, tmp_path):
     assert proc.returncode == 1 and len(lines) == 1, proc.stderr
     assert lines[0].startswith("tinyml: error: m.onnx") and "'evil'" in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_initializer_whose_bytes_do_not_fit_its_dims(tmp_path):
+    nodes = [helper.make_node("Add", ["x", "b"], ["y"])]
+    path = make_model(tmp_path / "b.onnx", nodes, {"x": (1, 4)}, ["y"],
+                      {"b": np.arange(4, dtype=np.float32)})
+    model = onnx.load(path)
+    model.graph.initializer[0].raw_data = model.graph.initializer[0].raw_data[:-3]
+    onnx.save(model, path)
+    with pytest.raises(TinymlError, match="initializer 'b' cannot be read"):
+        compile_model(path)

@@ -243,6 +243,16 @@ def _infer(model, source: str):
         raise ShapeError(f"ONNX shape inference failed: {first_line}", model=source) from None
 
 
+def initializer_array(tensor, source: str) -> np.ndarray:
+    """An initializer's values; its bytes must fit its dims and type."""
+    from onnx import numpy_helper
+    try:
+        return numpy_helper.to_array(tensor)
+    except (ValueError, TypeError, KeyError, OverflowError, MemoryError) as exc:
+        raise ModelError(f"initializer {tensor.name!r} cannot be read: its data does not fit its "
+                         f"dims {list(tensor.dims)} and type ({exc})", model=source) from None
+
+
 def _fold_constants(model, source: str):
     """Evaluate every node whose inputs are all constants (and Shape of a static tensor)
     with onnx's reference implementation; its outputs become initializers."""
@@ -253,7 +263,7 @@ def _fold_constants(model, source: str):
     while True:
         model = _infer(model, source)
         graph = model.graph
-        consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+        consts = {t.name: initializer_array(t, source) for t in graph.initializer}
         shapes = _value_shapes(graph)
         keep, folded = [], []
         for node in graph.node:
@@ -321,10 +331,9 @@ def _value_shapes(graph) -> dict[str, tuple[int | None, ...]]:
 
 
 def _graph_tensors(graph, source: str) -> dict[str, Tensor]:
-    from onnx import numpy_helper
     tensors: dict[str, Tensor] = {}
     for init in graph.initializer:
-        data = numpy_helper.to_array(init)
+        data = initializer_array(init, source)
         dtype = _dtype(init.data_type, init.name, source) if data.dtype != np.float64 else "float32"
         tensors[init.name] = Tensor(init.name, data.shape, dtype, data=data)
     for v in (*graph.input, *graph.value_info, *graph.output):

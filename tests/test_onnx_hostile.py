@@ -162,3 +162,13 @@ def test_initializer_whose_bytes_do_not_fit_its_dims(tmp_path):
     onnx.save(model, path)
     with pytest.raises(TinymlError, match="initializer 'b' cannot be read"):
         compile_model(path)
+
+
+def test_element_type_no_onnx_version_defines(tmp_path):
+    path = make_model(tmp_path / "t.onnx", [helper.make_node("Relu", ["x"], ["y"])],
+                      {"x": (1, 4)}, ["y"])
+    model = onnx.load(path)
+    model.graph.input[0].type.tensor_type.elem_type = 106
+    onnx.save(model, path)
+    with pytest.raises(TinymlError, match="tensor 'x' has unsupported type code 106"):
+        compile_model(path)

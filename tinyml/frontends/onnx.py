@@ -351,8 +351,9 @@ def _dtype(elem_type: int, name: str, source: str) -> str:
     import onnx
     dtype = _ELEM_TYPES.get(elem_type)
     if dtype is None:
-        raise UnsupportedError(f"tensor {name!r} has unsupported type "
-                               f"{onnx.TensorProto.DataType.Name(elem_type)}", model=source)
+        known = elem_type in onnx.TensorProto.DataType.values()
+        kind = onnx.TensorProto.DataType.Name(elem_type) if known else f"code {elem_type}"
+        raise UnsupportedError(f"tensor {name!r} has unsupported type {kind}", model=source)
     return dtype
 
 

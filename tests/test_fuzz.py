@@ -68,8 +68,6 @@ def test_failing_mutants_are_saved_for_reproduction(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="internal errors in the ONNX frontend and text.py "
-                   "(other engineers' code, being fixed): see the run's failure groups")
 def test_fuzz_smoke(tmp_path):
     """1,000 seeded cases over the generated seeds and the small shared models: no internal
     error, no case over 20 s, one line per message, nothing left behind, and every compiled

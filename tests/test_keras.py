@@ -168,3 +168,20 @@ def test_shared_keras_models_match_tensorflow(tf, rel, shared_models, tmp_path):
     got = run_host(tmp_path / "lib", [x])[0]
     span = float(want.max() - want.min()) or 1.0
     assert np.max(np.abs(got.reshape(want.shape) - want)) <= 1e-4 * span
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("suffix", [".h5", ".keras"])
+def test_python_lambdas_in_a_model_file_never_run(suffix, tf, tmp_path, capsys):
+    from tinyml.cli import main
+    marker = str(tmp_path / "ran")
+    keras = tf.keras
+    inp = keras.Input((4,))
+    out = keras.layers.Lambda(lambda t: (open(marker, "w").close(), t)[1])(inp)
+    path = tmp_path / f"lambda{suffix}"
+    keras.Model(inp, out).save(path)
+    os.remove(marker)                  # building the model ran the lambda once
+    rc = main(["compile", str(path), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("\n") == 1 and "Lambda" in err, err
+    assert not os.path.exists(marker) and not (tmp_path / "out").exists()

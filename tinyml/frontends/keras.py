@@ -84,10 +84,11 @@ def keras2_layers(keras) -> dict:
 
 def _keras_model(tf, path: Path, source: str):
     try:
-        model = tf.keras.models.load_model(path, compile=False)
+        # safe_mode: a model file's Python lambdas never run (the file is untrusted)
+        model = tf.keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:
         try:
-            model = tf.keras.models.load_model(path, compile=False,
+            model = tf.keras.models.load_model(path, compile=False, safe_mode=True,
                                                custom_objects=keras2_layers(tf.keras))
         except Exception:
             raise ModelError(f"cannot load the Keras model ({_first_line(exc)})",

@@ -56,6 +56,8 @@ def test_targets_show_flash_sram_and_clock():
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if line.split()[:1] == ["nrf52840-dk"])
     assert "1,024 KB" in row and "256 KB" in row and "64 MHz" in row
+    mlperf = next(line for line in done.stdout.splitlines() if line.split()[:1] == ["nucleo-l4r5zi"])
+    assert "4 MHz (max 120)" in mlperf     # the reset clock the firmware runs at, and the rated one
     assert any(line.split()[1:2] == ["cortex-m0plus"] for line in done.stdout.splitlines()
                if line.startswith("  "))
 

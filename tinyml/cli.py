@@ -210,7 +210,8 @@ def _targets(args) -> int:
     print("boards:")
     rows = [("board", "core", "flash", "SRAM", "clock", "")] + [
         (b.name, b.core_name, f"{b.flash.size // 1024:,} KB", f"{b.ram.size // 1024:,} KB",
-         f"{b.clock_hz / 1e6:g} MHz", b.description) for b in BOARDS.values()]
+         f"{b.clock_hz / 1e6:g} MHz" + (f" (max {b.max_clock_hz / 1e6:g})" if b.max_clock_hz else ""),
+         b.description) for b in BOARDS.values()]
     widths = [max(len(r[c]) for r in rows) for c in range(5)]
     for row in rows:
         print(("  " + "  ".join(cell.rjust(w) if c in (2, 3, 4) else cell.ljust(w)

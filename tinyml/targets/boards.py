@@ -34,7 +34,8 @@ class Board:
     flash: Memory
     ram: Memory
     uart: Uart
-    clock_hz: int
+    clock_hz: int                     # what the firmware runs at: the reset clock (no PLL set-up)
+    max_clock_hz: int | None = None   # the chip's rated clock, where it is above the reset clock
     qemu_machine: str | None = None   # None: a real board, never emulated here
     pyocd_target: str | None = None
     openocd_config: str | None = None
@@ -66,22 +67,21 @@ _BOARDS = (
           Uart("cmsdk-apb", 0x50200000, 32), 20_000_000, qemu_machine="mps2-an505"),
     Board("nucleo-l4r5zi", "cortex-m4", "ST NUCLEO-L4R5ZI (STM32L4R5ZI), MLPerf Tiny reference",
           Memory(0x08000000, 2 * _M), Memory(0x20000000, 640 * _K),
-          Uart("stm32-lpuart", 0x40008000, 70), 4_000_000,
+          Uart("stm32-lpuart", 0x40008000, 70), 4_000_000, max_clock_hz=120_000_000,
           pyocd_target="stm32l4r5zitx", openocd_config="board/st_nucleo_l4.cfg", vendor="st"),
     Board("stm32f746g-disco", "cortex-m7", "ST STM32F746G-DISCO (STM32F746NG)",
           Memory(0x08000000, 1 * _M), Memory(0x20000000, 320 * _K),
-          Uart("stm32-usart", 0x40011000, 37), 16_000_000,
+          Uart("stm32-usart", 0x40011000, 37), 16_000_000, max_clock_hz=216_000_000,
           pyocd_target="stm32f746nghx", openocd_config="board/stm32f7discovery.cfg", vendor="st"),
     Board("nucleo-g071rb", "cortex-m0plus", "ST NUCLEO-G071RB (STM32G071RB)",
           Memory(0x08000000, 128 * _K), Memory(0x20000000, 36 * _K),
-          Uart("stm32-usart", 0x40004400, 28), 16_000_000,
+          Uart("stm32-usart", 0x40004400, 28), 16_000_000, max_clock_hz=64_000_000,
           pyocd_target="stm32g071rbtx", openocd_config="board/st_nucleo_g0.cfg", vendor="st"),
     Board("nrf52840-dk", "cortex-m4", "Nordic nRF52840-DK (nRF52840)",
           Memory(0x00000000, 1 * _M), Memory(0x20000000, 256 * _K),
           Uart("nrf52-uarte", 0x40002000, 2), 64_000_000,
           pyocd_target="nrf52840", openocd_config="board/nordic_nrf52_dk.cfg", vendor="nordic"),
 )
-# Real boards' clock_hz is the reset clock the firmware runs on (no PLL set-up yet).
 
 BOARDS: dict[str, Board] = {b.name: b for b in _BOARDS}
 

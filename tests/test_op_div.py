@@ -6,8 +6,8 @@ import onnx
 import pytest
 from onnx import helper
 
-from binary_op_cases import SHAPES, binary_graph, check_c_matches_reference, \
-    check_reference_matches_tflm
+from binary_op_cases import (SHAPES, binary_graph, check_c_matches_reference,
+                             check_reference_matches_tflm)
 from helpers import assert_c_matches_ref, run_c, run_ref
 from onnx_models import make_model, ort_run
 from tflite_builder import TFLiteBuilder

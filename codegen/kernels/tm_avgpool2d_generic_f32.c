@@ -7,19 +7,20 @@ int tm_avgpool2d_generic_f32(const tm_pool2d_f32_params *p, const float *input, 
         const float *image = input + b * s->in_h * s->in_w * s->channels;
         for (int32_t oy = 0; oy < s->out_h; ++oy) {
             const int32_t y0 = oy * s->stride_h - s->pad_top;
-            const int32_t fy_begin = TM_MAX(0, -y0);
-            const int32_t fy_end = TM_MIN(s->kernel_h, s->in_h - y0);
+            const int32_t fy_begin = tm_window_begin(y0, s->dilation_h);
+            const int32_t fy_end = tm_window_end(y0, s->dilation_h, s->in_h, s->kernel_h);
             for (int32_t ox = 0; ox < s->out_w; ++ox) {
                 const int32_t x0 = ox * s->stride_w - s->pad_left;
-                const int32_t fx_begin = TM_MAX(0, -x0);
-                const int32_t fx_end = TM_MIN(s->kernel_w, s->in_w - x0);
+                const int32_t fx_begin = tm_window_begin(x0, s->dilation_w);
+                const int32_t fx_end = tm_window_end(x0, s->dilation_w, s->in_w, s->kernel_w);
                 const float count = (float)((fy_end - fy_begin) * (fx_end - fx_begin));
                 for (int32_t c = 0; c < s->channels; ++c) {
                     float sum = 0.0f;
                     for (int32_t fy = fy_begin; fy < fy_end; ++fy) {
-                        const float *row = image + (y0 + fy) * s->in_w * s->channels + c;
+                        const int32_t iy = y0 + fy * s->dilation_h;
+                        const float *row = image + iy * s->in_w * s->channels + c;
                         for (int32_t fx = fx_begin; fx < fx_end; ++fx) {
-                            sum += row[(x0 + fx) * s->channels];
+                            sum += row[(x0 + fx * s->dilation_w) * s->channels];
                         }
                     }
                     *output++ = tm_clamp_f32(sum / count, p->act_min, p->act_max);

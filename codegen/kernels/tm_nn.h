@@ -293,10 +293,12 @@ int tm_div_generic_f32(const tm_binary_f32_params *p, const float *input1, const
                        float *output);
 
 /* Pooling windows: pad_top/pad_left only; cells outside the image are skipped (not counted
- * by the average). int8 input and output share their quantization, as TFLM requires. */
+ * by the average); window cells are dilation_h/dilation_w apart (1: adjacent). int8 input and
+ * output share their quantization, as TFLM requires. */
 typedef struct {
     int32_t batches, in_h, in_w, channels, out_h, out_w;
     int32_t kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left;
+    int32_t dilation_h, dilation_w;
 } tm_pool2d_shape;
 
 typedef struct {

@@ -9,7 +9,9 @@ inputs, Softmax's axis) the converter reads `r.version`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,13 +44,11 @@ def _spatial_rank(r: NodeReader, x: str) -> int:
     return rank - 2
 
 
-def _window(r: NodeReader, x: str, kernel: tuple[int, ...], dilated: bool = True):
+def _window(r: NodeReader, x: str, kernel: tuple[int, ...]):
     """(strides, dilations, pads (top, left, bottom, right)) of a 2-D window over NCHW x."""
     n = len(kernel)
     strides = r.ints_attr("strides", (1,) * n, length=n, minimum=1)
     dilations = r.ints_attr("dilations", (1,) * n, length=n, minimum=1)
-    if not dilated and any(d != 1 for d in dilations):
-        raise r.unsupported("dilated pooling is not supported")
     in_hw = r.shape(x)[2:]
     auto_pad = r.string_attr("auto_pad", "NOTSET")
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
@@ -206,7 +206,8 @@ def _batched_matmul(r: NodeReader, a: str, b: np.ndarray, y: str) -> None:
 def _reshaped(r: NodeReader, name: str, shape) -> str:
     if tuple(r.shape(name)) == tuple(shape):
         return name
-    out = r.tensor(f"{name}_reshaped", shape, r.dtype(name))
+    t = r.info(name)
+    out = r.tensor(f"{name}_reshaped", shape, t.dtype, quant=t.quant)
     r.emit("Reshape", [name], [out], suffix="_reshape")
     return out
 
@@ -368,31 +369,92 @@ def batch_normalization(r: NodeReader):
 
 # -- pooling and reductions --------------------------------------------------------------------
 
-def _pool(r: NodeReader, op: str) -> None:
-    x, y = r.required(0), r.outputs[0]
-    n = _spatial_rank(r, x)
-    if len([o for o in r.outputs if o]) > 1:
-        raise r.unsupported("the Indices output of MaxPool is not supported")
+@dataclass(frozen=True)
+class _PoolAxis:
+    """One spatial axis of an ONNX pool: `extra` cells past `end` hold the windows that
+    ceil_mode adds (never counted, not even with count_include_pad, as in onnxruntime)."""
+
+    kernel: int = 1
+    stride: int = 1
+    dilation: int = 1
+    begin: int = 0
+    end: int = 0
+    extra: int = 0
+
+
+def _pool_axes(r: NodeReader, x: str, y: str, n: int) -> list[_PoolAxis]:
     kernel = r.ints_attr("kernel_shape", length=n, minimum=1)
     if kernel is None:
         raise r.unsupported("attribute 'kernel_shape' is missing")
-    strides, _, pads = _window(r, x, kernel, dilated=False)
-    kernel = kernel if n == 2 else (1, kernel[0])
-    in_hw = (r.shape(x)[2:] if n == 2 else (1, r.shape(x)[2]))
-    out_hw = (r.shape(y)[2:] if n == 2 else (1, r.shape(y)[2]))
-    if r.int_attr("ceil_mode", 0):
-        # ceil_mode only matters where it adds an output row/column; then pad the end
-        pads = list(pads)
-        for i, (size, k, s) in enumerate(zip(in_hw, kernel, strides)):
-            floor_out = (size + pads[i] + pads[i + 2] - k) // s + 1
-            pads[i + 2] += (out_hw[i] - floor_out) * s
-        pads = tuple(pads)
-    if op == "AveragePool2D" and r.int_attr("count_include_pad", 0) and any(pads):
-        if r.int_attr("ceil_mode", 0):
-            raise r.unsupported("count_include_pad=1 with ceil_mode=1 is not supported")
-        x = _zero_pad(r, x, pads)
-        pads = (0, 0, 0, 0)
-    _nchw_op(r, op, x, [], y, Pool2DAttrs(tuple(kernel), tuple(strides), tuple(pads), NO_CLAMP))
+    strides = r.ints_attr("strides", (1,) * n, length=n, minimum=1)
+    dilations = r.ints_attr("dilations", (1,) * n, length=n, minimum=1)
+    in_sizes, out_sizes = r.shape(x)[2:], r.shape(y)[2:]
+    auto_pad = r.string_attr("auto_pad", "NOTSET")
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        pads = [same_padding((size, 1), (k, 1), (s, 1), (d, 1), upper=auto_pad == "SAME_UPPER")
+                for size, k, s, d in zip(in_sizes, kernel, strides, dilations)]
+        begins, ends = [p[0] for p in pads], [p[2] for p in pads]
+    elif auto_pad in ("VALID", "NOTSET"):
+        pads = (0,) * (2 * n) if auto_pad == "VALID" else \
+            r.ints_attr("pads", (0,) * (2 * n), length=2 * n, minimum=0)
+        begins, ends = pads[:n], pads[n:]
+    else:
+        raise r.unsupported(f"auto_pad {auto_pad!r} is not supported")
+    axes = []
+    for size, out, k, s, d, lo, hi in zip(in_sizes, out_sizes, kernel, strides, dilations,
+                                          begins, ends):
+        if r.int_attr("ceil_mode", 0) and (out - 1) * s >= size + lo:
+            # shape inference before version 22 counts this window, onnxruntime does not
+            raise r.unsupported(f"ceil_mode: the last of {out} windows would start in the end "
+                                "padding")
+        span = (k - 1) * d + 1
+        # ceil_mode: the padded input is too short for the inferred output's last window
+        extra = max((out - 1) * s + span - (size + lo + hi), 0)
+        if (size + lo + hi + extra - span) // s + 1 != out or (
+                extra and not r.int_attr("ceil_mode", 0)):
+            raise r.unsupported(f"the output size {out} does not follow from the input size "
+                                f"{size} and the window")
+        axes.append(_PoolAxis(k, s, d, lo, hi, extra))
+    return axes
+
+
+def _pool(r: NodeReader, op: str) -> None:
+    """1-D, 2-D and 3-D pools. A 3-D window is a box, so it pools as two 2-D pools: over
+    (H, W) per depth slice, then over D; a max is separable, and so is an average, since the
+    window cells inside the (padded) input are a product of per-axis sets."""
+    x, y = r.required(0), r.outputs[0]
+    rank = len(r.shape(x))
+    if rank not in (3, 4, 5):
+        raise r.unsupported(f"only 1-D, 2-D and 3-D spatial inputs (rank 3 to 5) are "
+                            f"supported, not rank {rank}")
+    if len([o for o in r.outputs if o]) > 1:
+        raise r.unsupported("the Indices output of MaxPool is not supported")
+    axes = _pool_axes(r, x, y, rank - 2)
+    include_pad = op == "AveragePool2D" and bool(r.int_attr("count_include_pad", 0))
+    if rank < 5:
+        _pool_2d(r, op, x, y, axes if rank == 4 else [_PoolAxis(), *axes], include_pad)
+        return
+    n, c, d, h, w = r.shape(x)
+    out_d, out_h, out_w = r.shape(y)[2:]
+    t = r.info(y)
+    planes = r.tensor(f"{y}_planes", (n, c * d, out_h, out_w), t.dtype, quant=t.quant)
+    _pool_2d(r, op, _reshaped(r, x, (n, c * d, h, w)), planes, axes[1:], include_pad)
+    depth = r.tensor(f"{y}_depth", (n, c, out_d, out_h * out_w), t.dtype, quant=t.quant)
+    _pool_2d(r, op, _reshaped(r, planes, (n, c, d, out_h * out_w)), depth,
+             [axes[0], _PoolAxis()], include_pad)
+    r.emit("Reshape", [depth], [y], suffix="_reshape")
+
+
+def _pool_2d(r: NodeReader, op: str, x: str, y: str, axes, include_pad: bool) -> None:
+    """One IR pool over the last two axes (height, width) of NCHW (or NCL: width only) x."""
+    h, w = axes
+    if include_pad and any((h.begin, h.end, w.begin, w.end)):
+        x = _zero_pad(r, x, (h.begin, w.begin, h.end, w.end))
+        h, w = (dataclasses.replace(a, begin=0, end=0) for a in (h, w))
+    attrs = Pool2DAttrs((h.kernel, w.kernel), (h.stride, w.stride),
+                        (h.begin, w.begin, h.end + h.extra, w.end + w.extra), NO_CLAMP,
+                        (h.dilation, w.dilation))
+    _nchw_op(r, op, x, [], y, attrs)
 
 
 def _zero_pad(r: NodeReader, x: str, pads) -> str:

@@ -2,7 +2,8 @@
 
 Activations NHWC; padding is explicit (top, left, bottom, right): frontends resolve SAME/VALID
 with conv2d.same_padding. As in TFLM, window cells outside the image are skipped (never
-counted, never compared), and int8 input and output share one quantization.
+counted, never compared), and int8 input and output share one quantization. Dilations space
+the window's cells as a dilated convolution's (ONNX pools have them, TFLite's do not).
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ class Pool2DAttrs:
     strides: tuple[int, int] = (1, 1)
     pads: tuple[int, int, int, int] = (0, 0, 0, 0)   # top, left, bottom, right
     act: tuple[float, float] = NO_CLAMP
+    dilations: tuple[int, int] = (1, 1)
 
 
 def pool_output_shape(node: Node, graph: Graph) -> tuple[int, ...]:
     x = graph.tensor(node.inputs[0])
     a = node.attrs
-    oh, ow = conv_output_hw(x.shape[1:3], a.kernel, a.strides, (1, 1), a.pads)
+    oh, ow = conv_output_hw(x.shape[1:3], a.kernel, a.strides, a.dilations, a.pads)
     return (x.shape[0], oh, ow, x.shape[3])
 
 
@@ -40,9 +42,9 @@ def pool_windows(x: np.ndarray, node: Node, graph: Graph) -> tuple[np.ndarray, n
     """([N, OH, OW, kh, kw, C] windows, zero outside; [1, OH, OW, kh, kw, 1] inside mask)."""
     a = node.attrs
     out_hw = graph.tensor(node.outputs[0]).shape[1:3]
-    cells = windows(x, a.kernel, out_hw, a.strides, (1, 1), a.pads)
+    cells = windows(x, a.kernel, out_hw, a.strides, a.dilations, a.pads)
     inside = windows(np.ones((1, *x.shape[1:3], 1), dtype=bool), a.kernel, out_hw, a.strides,
-                     (1, 1), a.pads)
+                     a.dilations, a.pads)
     return cells, inside
 
 
@@ -63,7 +65,8 @@ def lower_pool(kernel: str, node: Node, graph: Graph, dtype: str) -> KernelCall:
              ("channels", x.shape[3]), ("out_h", y.shape[1]), ("out_w", y.shape[2]),
              ("kernel_h", a.kernel[0]), ("kernel_w", a.kernel[1]),
              ("stride_h", a.strides[0]), ("stride_w", a.strides[1]),
-             ("pad_top", a.pads[0]), ("pad_left", a.pads[1]))
+             ("pad_top", a.pads[0]), ("pad_left", a.pads[1]),
+             ("dilation_h", a.dilations[0]), ("dilation_w", a.dilations[1]))
     if dtype == "int8":
         params_type, act = "tm_pool2d_s8_params", int8_act_range(node, graph)
     else:
@@ -73,6 +76,15 @@ def lower_pool(kernel: str, node: Node, graph: Graph, dtype: str) -> KernelCall:
                       params_type=params_type,
                       params=(*(("shape." + k, v) for k, v in shape), ("act_min", act[0]),
                               ("act_max", act[1])))
+
+
+def _has_empty_window(size: int, kernel: int, stride: int, dilation: int, pad: int,
+                      out: int) -> bool:
+    """Whether a window along one axis has no tap inside [0, size) (as tm_window_begin/end)."""
+    origins = np.arange(out, dtype=np.int64) * stride - pad
+    begin = np.where(origins >= 0, 0, (-origins + dilation - 1) // dilation)
+    end = np.minimum(np.maximum(size - origins + dilation - 1, 0) // dilation, kernel)
+    return bool((end <= begin).any())
 
 
 class Pool2D(Op):
@@ -88,10 +100,17 @@ class Pool2D(Op):
         c.rank(x, 4, "input")
         c.dtypes((x, y), self.dtypes)
         a = node.attrs
-        window_output(c, x.shape[1:3], a.kernel, a.strides, (1, 1), a.pads)
-        # every window then holds a cell of the image: an average never divides by 0
+        window_output(c, x.shape[1:3], a.kernel, a.strides, a.dilations, a.pads)
+        # every window must hold a cell of the image (an average never divides by 0): pads
+        # smaller than the kernel ensure it, unless a dilated window steps over the image
         c.require(all(p < k for p, k in zip(a.pads, (*a.kernel, *a.kernel))),
                   f"pads {a.pads} must be smaller than the kernel {a.kernel}")
+        out_hw = conv_output_hw(x.shape[1:3], a.kernel, a.strides, a.dilations, a.pads)
+        for axis, size, k, s, d, lo, out in zip(("height", "width"), x.shape[1:3], a.kernel,
+                                                a.strides, a.dilations, a.pads, out_hw):
+            c.require(d == 1 or not _has_empty_window(size, k, s, d, lo, out),
+                      f"a window of the dilated kernel ({k}, dilation {d}) holds no cell of "
+                      f"the input {axis} {size}")
         if x.dtype == "int8":
             sum_fits(c, a.kernel[0] * a.kernel[1], 128, "the window")
 

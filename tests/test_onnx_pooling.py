@@ -42,6 +42,7 @@ CASES = [
     ("AveragePool", (1, 2, 8, 8), dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
                                        ceil_mode=1, count_include_pad=1)),
     ("MaxPool", (1, 2, 11), dict(kernel_shape=[3], dilations=[3], strides=[2])),
+    ("AveragePool", (1, 2, 11), dict(kernel_shape=[4], strides=[2], auto_pad="SAME_LOWER")),
 ]
 
 

@@ -50,6 +50,8 @@ def _window(r: NodeReader, x: str, kernel: tuple[int, ...]):
     strides = r.ints_attr("strides", (1,) * n, length=n, minimum=1)
     dilations = r.ints_attr("dilations", (1,) * n, length=n, minimum=1)
     in_hw = r.shape(x)[2:]
+    if n == 1:  # a 1-D window is a 2-D one of height 1
+        in_hw, kernel, strides, dilations = ((1, *v) for v in (in_hw, kernel, strides, dilations))
     auto_pad = r.string_attr("auto_pad", "NOTSET")
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         pads = same_padding(in_hw, kernel, strides, dilations, upper=auto_pad == "SAME_UPPER")
@@ -57,10 +59,9 @@ def _window(r: NodeReader, x: str, kernel: tuple[int, ...]):
         pads = (0,) * 4
     elif auto_pad == "NOTSET":
         pads = r.ints_attr("pads", (0,) * (2 * n), length=2 * n, minimum=0)
+        pads = pads if n == 2 else (0, pads[0], 0, pads[1])
     else:
         raise r.unsupported(f"auto_pad {auto_pad!r} is not supported")
-    if n == 1:  # a 1-D window is a 2-D one of height 1
-        return (1, strides[0]), (1, dilations[0]), (0, pads[0], 0, pads[1])
     return tuple(strides), tuple(dilations), tuple(pads)
 
 
@@ -118,12 +119,8 @@ def conv_nchw(r: NodeReader, x: str, w: str, bias: str, y: str) -> None:
         op, perm = "DepthwiseConv2D", ((1, 2, 3, 0) if n == 2 else (1, 2, 0))
     else:
         op, attrs = "Conv2D", Conv2DAttrs(strides, dilations, pads, group, NO_CLAMP)
-    weight = r.weight(w, perm)
-    if n == 1:  # [O, K, I] -> [O, 1, K, I] (depthwise: [1, K, C] -> [1, 1, K, C])
-        wt = r.info(weight)
-        w2 = r.tensor(f"{weight}_2d", (wt.shape[0], 1, *wt.shape[1:]), wt.dtype, quant=wt.quant)
-        r.emit("Reshape", [weight], [w2], suffix="_weight_2d")
-        weight = w2
+    # 1-D: [O, K, I] -> [O, 1, K, I] (depthwise: [1, K, C] -> [1, 1, K, C]), still a constant
+    weight = r.weight(w, perm, unit_axis=1 if n == 1 else None)
     _nchw_op(r, op, x, [weight, _bias(r, bias)], y, attrs)
 
 

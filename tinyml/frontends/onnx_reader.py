@@ -226,8 +226,10 @@ class NodeReader:
     def from_nhwc(self, nhwc: str, onnx_name: str) -> None:
         self.transpose(nhwc, NHWC_TO_NCHW, out=onnx_name)
 
-    def weight(self, name: str, perm=None, scale: np.ndarray | None = None) -> str:
-        """A constant weight, transposed by `perm` and multiplied by `scale`. A quantized
+    def weight(self, name: str, perm=None, scale: np.ndarray | None = None,
+               unit_axis: int | None = None) -> str:
+        """A constant weight, transposed by `perm` and multiplied by `scale`, with a dimension
+        of size 1 inserted at `unit_axis` (a 1-D convolution's, run as 2-D). A quantized
         weight (an integer constant, or one dequantized from it in QDQ models) stays integer:
         a Dequantize of the transposed integer constant, for the QDQ pass to fuse."""
         q = self._quantized_const(name)
@@ -235,6 +237,7 @@ class NodeReader:
             w = self.const(name, "the weight").astype(np.float32)
             w = w if perm is None else np.transpose(w, perm)
             w = w if scale is None else w * scale
+            w = w if unit_axis is None else np.expand_dims(w, unit_axis)
             return self.tensor(f"{name}_w", w.shape, "float32", data=w)
         if scale is not None:
             raise self.unsupported("a quantized weight with a scale factor is not supported")
@@ -243,6 +246,11 @@ class NodeReader:
             data = np.transpose(data, perm)
             if quant.per_channel:
                 quant = Quant(quant.scale, quant.zero_point, list(perm).index(quant.axis))
+        if unit_axis is not None:
+            data = np.expand_dims(data, unit_axis)
+            if quant.per_channel:
+                quant = Quant(quant.scale, quant.zero_point,
+                              quant.axis + (quant.axis >= unit_axis))
         qname = self.tensor(f"{q.name}_q", data.shape, q.dtype, data=data, quant=quant)
         return self.dequantize(qname)
 

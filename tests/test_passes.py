@@ -121,7 +121,8 @@ def test_fold_constants_and_dead_nodes():
     _same_function(before, after)
 
 
-def test_transposes_push_through_elementwise_and_fold_into_fc():
+@pytest.mark.parametrize("binary", ["Add", "Sub", "Mul", "Div"])
+def test_transposes_push_through_elementwise_and_fold_into_fc(binary):
     """T(NHWC->NCHW) -> Add(const [C,1,1]) -> Relu -> T(NCHW->NHWC) -> ... -> Flatten -> FC."""
     x = Tensor("x", (1, 3, 2, 4), "float32")
     shapes = {"t": (1, 4, 3, 2), "a": (1, 4, 3, 2), "r": (1, 4, 3, 2), "back": (1, 3, 2, 4),
@@ -131,7 +132,7 @@ def test_transposes_push_through_elementwise_and_fold_into_fc():
                *(Tensor(n, s, "float32") for n, s in shapes.items())]
     to_nchw, to_nhwc = TransposeAttrs((0, 3, 1, 2)), TransposeAttrs((0, 2, 3, 1))
     nodes = [Node("t", "Transpose", ("x",), ("t",), to_nchw),
-             Node("a", "Add", ("t", "c"), ("a",), BinaryAttrs()),
+             Node("a", binary, ("t", "c"), ("a",), BinaryAttrs()),
              Node("r", "Relu", ("a",), ("r",)),
              Node("back", "Transpose", ("r",), ("back",), to_nhwc),
              Node("m", "Clip", ("back",), ("m",), ClipAttrs(-1.0, 1.0)),
@@ -140,7 +141,7 @@ def test_transposes_push_through_elementwise_and_fold_into_fc():
              Node("y", "FullyConnected", ("f", "fw", ""), ("y",), FullyConnectedAttrs())]
     before = Graph.build("g", nodes, tensors, ["x"], ["y"])
     after = remove_transposes(before)
-    assert [n.op for n in after.nodes] == ["Add", "Relu", "Clip", "Reshape", "FullyConnected"]
+    assert [n.op for n in after.nodes] == [binary, "Relu", "Clip", "Reshape", "FullyConnected"]
     _same_function(before, after)
 
 

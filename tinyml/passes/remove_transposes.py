@@ -28,7 +28,7 @@ from .eliminate_dead import eliminate_dead
 
 UNARY = {"Relu", "Relu6", "Clip", "Logistic", "Tanh", "LeakyRelu", "HardSwish", "Quantize",
          "Dequantize"}
-BINARY = {"Add", "Sub", "Mul"}
+BINARY = {"Add", "Sub", "Mul", "Div"}
 
 
 def remove_transposes(graph: Graph) -> Graph:

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from ..errors import BuildError
-from ..harness.host import SANITIZE_FLAGS, STRICT_FLAGS, _render_runner, read_report
+from ..harness.host import SANITIZE_FLAGS, STRICT_FLAGS, render_runner, read_report
 
 FLAGS = (*STRICT_FLAGS, "-O0", *SANITIZE_FLAGS)   # -O0: the quickest build, as many checks
 
@@ -52,7 +52,7 @@ def build_sanitized(model_dir: Path, cache: Path | None = None) -> Path:
     build.mkdir(exist_ok=True)
     headers = b"".join(h.read_bytes() for h in sorted(model_dir.glob("tm_*.h")))
     runner = build / "runner.c"
-    runner.write_text(_render_runner(report))
+    runner.write_text(render_runner(report))
     model_header = model_dir / f"{report['name']}.h"
     objects = [_object(cc, runner, model_dir, runner.read_bytes() + model_header.read_bytes()
                        + headers, cache, build)]

@@ -49,7 +49,7 @@ def _report_ok(report) -> bool:
                     for k in ("inputs", "outputs")))
 
 
-def _render_runner(report: dict) -> str:
+def render_runner(report: dict) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("codegen") / "templates")),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
@@ -67,7 +67,7 @@ def build_host(model_dir: Path, *, sanitize: bool = False, opt: str = "-O2") -> 
     model_dir = Path(model_dir)
     report = read_report(model_dir)
     sources = sorted(model_dir.glob("*.c"))
-    runner = _render_runner(report)
+    runner = render_runner(report)
     flags = [*STRICT_FLAGS, opt, *(SANITIZE_FLAGS if sanitize else ())]
     digest = hashlib.sha256(runner.encode() + " ".join(flags).encode())
     for src in sorted(model_dir.glob("*.[ch]")):

@@ -296,3 +296,35 @@ def test_int8_sums_that_could_overflow_are_refused():
                                (1, 1, 1, 1)))
     with pytest.raises(ModelError, match="too many for an int32 sum"):
         validate_graph(int8_ir("Mean", MeanAttrs((1, 2)), (1, 4096, 2049, 1), (1, 1, 1, 1)))
+
+
+def _add_tanh_chain(path, length):
+    b = TFLiteBuilder()
+    x = b.tensor("x", (1, 8), "float32")
+    c = b.tensor("c", (1, 8), "float32", data=np.full((1, 8), 0.5))
+    prev = x
+    for i in range(length):
+        h = b.tensor(f"h{i}", (1, 8), "float32")
+        b.op("ADD" if i % 2 else "TANH", [prev, c] if i % 2 else [prev], [h])
+        prev = h
+    path.write_bytes(b.build([x], [prev]))
+    return path
+
+
+def test_compile_time_grows_linearly_with_the_graph(tmp_path):
+    """Validation, the passes and lowering together: ten times the nodes costs well under a
+    hundred times the time (a quadratic stage's ratio)."""
+    import time
+
+    from tinyml.compiler import compile_model
+
+    def seconds(length):
+        path = _add_tanh_chain(tmp_path / f"chain{length}.tflite", length)
+        start = time.perf_counter()
+        compiled = compile_model(path)
+        assert len(compiled.graph.nodes) == length
+        return time.perf_counter() - start
+
+    seconds(20)    # imports
+    small, large = min(seconds(300) for _ in range(2)), seconds(3000)
+    assert large < 30 * small + 1.0, f"300 nodes {small:.2f} s, 3,000 nodes {large:.2f} s"

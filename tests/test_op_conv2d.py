@@ -10,8 +10,10 @@ from tflite_builder import TFLiteBuilder
 from tflite_cut import cut_operator, cut_operators, operator_indices
 from tinyml.frontends import load_model
 from tinyml.ir import Graph, Node, Quant, Tensor
+from tinyml.kernels import select
 from tinyml.ops import get_op
 from tinyml.ops.conv2d import Conv2DAttrs, conv_output_hw, same_padding
+from tinyml.targets.cores import get_core
 
 # (batch, H, W, Cin, Cout, kernel, strides, dilations, padding, groups, act)
 CASES = [
@@ -72,7 +74,7 @@ def test_c_matches_reference(dtype, case, tmp_path):
 
 def test_pointwise_variant_is_chosen():
     rng = np.random.default_rng(0)
-    kernels = [get_op(g.nodes[0]).lower(g.nodes[0], g).kernel
+    kernels = [select(g, get_core("host"))["conv"].call.kernel
                for g in (conv_graph(rng, c, "int8") for c in CASES)]
     assert kernels[2] == kernels[5] == "tm_conv2d_1x1_s8"
     assert kernels[0] == kernels[3] == "tm_conv2d_generic_s8"

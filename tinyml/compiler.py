@@ -44,7 +44,7 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
                   dtype: str | None = None, calib=None, calib_method: str = "minmax",
                   calib_percentile: float = 99.99, input_shapes=None,
                   progress: bool = False) -> Compiled:
-    get_core(target)
+    core = get_core(target)
     name = name or default_name(model_path)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise UsageError(f"--name {name!r} is not a C identifier")
@@ -66,7 +66,7 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
     elif dtype == "float32" and native == "int8":
         raise UnsupportedError("the model is already quantized to int8; compile it with --dtype int8",
                                model=str(model_path))
-    return Compiled(graph, lower_model(graph, name), dtype or native)
+    return Compiled(graph, lower_model(graph, name, core), dtype or native)
 
 
 def write(compiled: Compiled, outdir: str | Path, target: str) -> dict:

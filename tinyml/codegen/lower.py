@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ModelError, about
+from ..errors import ModelError
 from ..ir import Graph, Node, Tensor
+from ..kernels import select
 from ..ops import get_op
 from ..ops.base import Arg, KernelCall
 from ..plan.arena import ArenaPlan, BufferRequest, check_plan, plan_arena
+from ..targets.cores import Core, get_core
 from ..validate import MAX_ARENA_BYTES
 
 CTYPES = {"float32": "float", "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t",
@@ -54,6 +56,7 @@ class Layer:
     const_symbols: dict[str, str]
     scratch_offset: int
     macs: int
+    variant_reason: str = "view"     # why the kernel variant was chosen (report.json)
 
 
 @dataclass(frozen=True)
@@ -117,13 +120,11 @@ def _view_roots(graph: Graph) -> dict[str, str]:
     return root
 
 
-def lower_model(graph: Graph, name: str) -> ModelCode:
-    calls = {}
+def lower_model(graph: Graph, name: str, core: Core | None = None) -> ModelCode:
+    """`core` (the host's when None) decides which kernel variant computes each layer."""
+    choices = select(graph, core or get_core("host"))
+    calls = {node_name: choice.call for node_name, choice in choices.items()}
     views = _view_roots(graph)
-    for node in graph.nodes:
-        if node.outputs[0] not in views:
-            with about(graph.source, node.name, node.op):
-                calls[node.name] = get_op(node, graph).lower(node, graph)
 
     # lifetimes, in steps (node indices); graph inputs/outputs and constants are not in the arena
     external = set(graph.inputs) | set(graph.outputs)
@@ -185,8 +186,9 @@ def lower_model(graph: Graph, name: str) -> ModelCode:
                 const_symbols[c.suffix] = f"{ident}_{c.suffix}"
                 consts.append(ConstData(f"{ident}_{c.suffix}", c.ctype, np.asarray(c.values).reshape(-1)))
         scratch = plan.offsets.get(f"{node.name}#scratch", 0)
+        reason = choices[node.name].reason if call is not None else "view"
         layers.append(Layer(index, node, call, f"{ident}_params", const_symbols, scratch,
-                            get_op(node, graph).macs(node, graph)))
+                            get_op(node, graph).macs(node, graph), reason))
     return ModelCode(name, graph, tuple(layers), tuple(consts), locations, plan, tuple(requests),
                      tuple(_io_info(graph.tensor(t)) for t in graph.inputs),
                      tuple(_io_info(graph.tensor(t)) for t in graph.outputs))

@@ -22,6 +22,7 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
             "dtype": graph.tensor(node.outputs[0]).dtype,
             "macs": layer.macs,
             "kernel": layer.call.kernel if layer.call else "view",
+            "variant_reason": layer.variant_reason,
             "output_location": loc.kind if loc else None,
             "output_offset": loc.offset if loc and loc.kind == "arena" else None,
             "scratch_bytes": layer.call.scratch_bytes if layer.call else 0,

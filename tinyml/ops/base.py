@@ -1,7 +1,8 @@
 """What every op module provides, and the records it lowers to.
 
 An op module holds one op: its attributes (a frozen dataclass), its shape rule, its numpy
-reference (float32 and integer-exact int8), its MAC count and its lowering to a kernel call.
+reference (float32 and integer-exact int8), its MAC count and its portable lowering to a kernel
+call (the variants the registry in tinyml/kernels chooses among are built on it).
 Work that depends only on the graph (multipliers, shifts, ranges) is done once in a
 `prepare` function that both the reference and the lowering use.
 """
@@ -97,6 +98,8 @@ class Op:
         raise NotImplementedError
 
     def lower(self, node: Node, graph: Graph) -> KernelCall:
+        """The portable kernel call, which tinyml/kernels registers as the op's portable
+        variant; specialised variants are modules of tinyml/kernels."""
         raise NotImplementedError
 
 

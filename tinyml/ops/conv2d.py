@@ -141,6 +141,17 @@ def int8_fields(p: Int8Params) -> tuple[tuple[str, int], ...]:
             ("act_min", p.act_min), ("act_max", p.act_max))
 
 
+def conv2d_geometry(node: Node, graph: Graph) -> tuple[tuple[str, int], ...]:
+    """The geometry and groups fields every Conv2D params struct starts with."""
+    w = graph.tensor(node.inputs[1])
+    return (*geometry_params(node, graph, w.shape[1:3]), ("groups", node.attrs.groups))
+
+
+def conv2d_params(node: Node, graph: Graph, p: Int8Params) -> tuple[tuple[str, int], ...]:
+    """The fields of tm_conv2d_s8_params, shared by the int8 Conv2D variants."""
+    return (*conv2d_geometry(node, graph), *int8_fields(p))
+
+
 # -- the op ----------------------------------------------------------------------------------
 
 def is_pointwise(node: Node, graph: Graph) -> bool:
@@ -257,9 +268,8 @@ class Conv2D(WindowedConv):
         return acc.reshape(out_shape)
 
     def lower(self, node, graph):
-        w = graph.tensor(node.inputs[1])
+        """The portable kernels; tinyml/kernels holds the specialised ones (1x1 int8)."""
         dtype = io_dtype(node, graph)
-        geometry = (*geometry_params(node, graph, w.shape[1:3]), ("groups", node.attrs.groups))
         x_w = tensor_args(node.inputs[0], node.inputs[1])
         out = tensor_args(node.outputs[0])
         if dtype == "float32":
@@ -267,17 +277,11 @@ class Conv2D(WindowedConv):
             return kernel_call("tm_conv2d_generic_f32",
                                (Arg("params"), *x_w, *bias_arg(node), *out),
                                "tm_conv2d_f32_params",
-                               (*geometry, ("act_min", lo), ("act_max", hi)))
+                               (*conv2d_geometry(node, graph), ("act_min", lo), ("act_max", hi)))
         if dtype != "int8":
             raise unsupported_dtype(node, graph, dtype)
-        p = prepare_int8(node, graph, w.shape[0])
-        params = (*geometry, *int8_fields(p))
+        p = prepare_int8(node, graph, graph.tensor(node.inputs[1]).shape[0])
         requant = (Arg("const", "multiplier"), Arg("const", "shift"))
-        if is_pointwise(node, graph) and (terms := input_offset_terms(node, graph, p)) is not None:
-            return kernel_call("tm_conv2d_1x1_s8",
-                               (Arg("params"), *x_w, Arg("const", "offset_terms"), *requant, *out),
-                               "tm_conv2d_s8_params", params,
-                               (ConstArray("offset_terms", "int32_t", terms), *int8_consts(p)))
         return kernel_call("tm_conv2d_generic_s8",
                            (Arg("params"), *x_w, *bias_arg(node), *requant, *out),
-                           "tm_conv2d_s8_params", params, int8_consts(p))
+                           "tm_conv2d_s8_params", conv2d_params(node, graph, p), int8_consts(p))

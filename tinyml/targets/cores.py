@@ -9,6 +9,12 @@ from dataclasses import dataclass
 
 from tinyml.errors import UsageError
 
+# The features kernel variants are chosen by (tinyml/kernels): what a variant needs, a core has.
+DSP = "dsp"    # the DSP extension's SIMD32 instructions (SMLAD, SXTB16, SSAT, QADD)
+FPU = "fpu"    # a hardware floating-point unit, single precision at least
+MVE = "mve"    # the M-profile vector extension (Helium)
+FEATURES = (DSP, FPU, MVE)
+
 
 @dataclass(frozen=True)
 class Core:
@@ -18,6 +24,12 @@ class Core:
     has_dsp: bool              # SIMD32 (SMLAD, SXTB16)
     fpu: str | None            # None | "sp" | "dp"
     qemu_cpu: str | None = None
+    has_mve: bool = False      # Helium (Armv8.1-M)
+
+    @property
+    def features(self) -> frozenset[str]:
+        return frozenset(name for name, present in
+                         ((DSP, self.has_dsp), (FPU, self.has_fpu), (MVE, self.has_mve)) if present)
 
     @property
     def has_fpu(self) -> bool:
@@ -43,7 +55,7 @@ _CORES = (
                                         "-mfpu=fpv5-sp-d16"),
          has_dsp=True, fpu="sp", qemu_cpu="cortex-m33"),
     Core("cortex-m55", "armv8.1-m.main", ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"),
-         has_dsp=True, fpu="dp"),
+         has_dsp=True, fpu="dp", has_mve=True),
     Core("host", "host", (), has_dsp=False, fpu="dp"),
 )
 

@@ -1,0 +1,10 @@
+"""Kernel variants and their choice per layer (tinyml/kernels/registry.py).
+
+Adding a variant: one module here, imported below, plus its test (docs/kernels.md).
+"""
+
+from . import portable  # noqa: F401  (registers the portable variant of every op)
+from . import conv2d_1x1_s8  # noqa: F401
+from .registry import VARIANTS, Choice, KernelVariant, select, variant
+
+__all__ = ["VARIANTS", "Choice", "KernelVariant", "select", "variant"]

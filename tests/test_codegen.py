@@ -43,7 +43,7 @@ def test_header_api(tmp_path):
         assert needle in header, needle
     assert sorted(p.name for p in lib.iterdir()) == sorted(
         ["two.h", "two.c", "two.mk", "CMakeLists.txt", "report.json", "tm_nn.h",
-         "tm_fixedpoint.h", "tm_fully_connected_generic_s8.c"])
+         "tm_fixedpoint.h", "tm_dsp.h", "tm_fully_connected_generic_s8.c"])
 
 
 def test_no_mutable_globals_and_weights_are_const(tmp_path):

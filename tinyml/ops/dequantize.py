@@ -24,6 +24,7 @@ def _quant(node, graph) -> tuple[float, int]:
 @register
 class Dequantize(Op):
     name = "Dequantize"
+    dtypes = ("int8",)
 
     def check(self, node, graph):
         c = NodeCheck(node, graph)

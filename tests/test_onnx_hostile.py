@@ -172,3 +172,17 @@ def test_element_type_no_onnx_version_defines(tmp_path):
     onnx.save(model, path)
     with pytest.raises(TinymlError, match="tensor 'x' has unsupported type code 106"):
         compile_model(path)
+
+
+def test_pool_output_declared_with_another_rank(tmp_path):
+    """Found by the long fuzz run: a pool whose graph output says rank 3 for a rank-4 input."""
+    path = make_model(tmp_path / "p.onnx", [evil("AveragePool", ["x"], kernel_shape=[2, 2])],
+                      X, ["y"])
+    model = onnx.load(path)
+    del model.graph.output[:]
+    model.graph.output.append(helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT,
+                                                            [1, 3, 7]))
+    onnx.save(model, path)
+    with pytest.raises(TinymlError) as info:
+        compile_model(path)
+    assert "'evil'" in str(info.value) and "AveragePool" in str(info.value), info.value

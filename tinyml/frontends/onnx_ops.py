@@ -386,6 +386,8 @@ def _pool_axes(r: NodeReader, x: str, y: str, n: int) -> list[_PoolAxis]:
     strides = r.ints_attr("strides", (1,) * n, length=n, minimum=1)
     dilations = r.ints_attr("dilations", (1,) * n, length=n, minimum=1)
     in_sizes, out_sizes = r.shape(x)[2:], r.shape(y)[2:]
+    if len(out_sizes) != n:
+        raise r.unsupported(f"the output has rank {len(out_sizes) + 2}, the input {n + 2}")
     auto_pad = r.string_attr("auto_pad", "NOTSET")
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         pads = [same_padding((size, 1), (k, 1), (s, 1), (d, 1), upper=auto_pad == "SAME_UPPER")

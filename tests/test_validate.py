@@ -246,6 +246,9 @@ def conv_ir(op="Conv2D", x_shape=(1, 6, 6, 4), w_shape=(8, 3, 3, 4), y_shape=(1,
     (conv_ir(w_shape=(8, 3, 3, 3)), "input channels do not fit weights"),
     (conv_ir(w_shape=(8, 9, 3, 4)), "does not fit the padded input height"),
     (conv_ir(pads=(0, 0, -1, 0)), "pads must not be negative"),
+    # found by the long fuzz run: SAME padding of a dilation of 2^31 - 1 overflowed the
+    # kernel's window arithmetic
+    (conv_ir(dilations=(2**31 - 1, 1), pads=(2**32 - 2, 1, 2**32 - 2, 1)), "must be at most"),
     (conv_ir(bias_len=7), "expected 8 values"),
     (conv_ir(y_shape=(1, 4, 4, 9), bias_len=8), "computes shape (1, 4, 4, 8)"),
     (conv_ir("DepthwiseConv2D", w_shape=(1, 3, 3, 6), y_shape=(1, 4, 4, 6), bias_len=6),

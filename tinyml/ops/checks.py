@@ -144,6 +144,11 @@ def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
+#: strides, dilations and pads above this are no real model's; below it, the kernels' window
+#: arithmetic (origin + dilation, size + pads) stays inside int32
+MAX_WINDOW_VALUE = 1 << 28
+
+
 def window_output(c: NodeCheck, in_hw, kernel_hw, strides, dilations, pads) -> None:
     """Strides, dilations and kernel of a 2-D window op are sane, the pads are four
     non-negative numbers, and the dilated kernel fits the padded input (output dims >= 1)."""
@@ -152,6 +157,9 @@ def window_output(c: NodeCheck, in_hw, kernel_hw, strides, dilations, pads) -> N
     c.positive(kernel_hw, "the kernel size")
     c.require(len(pads) == 4, f"pads must be 4 numbers (top, left, bottom, right), not {pads}")
     c.non_negative(pads, "pads")
+    c.require(max(*strides, *dilations, *pads) <= MAX_WINDOW_VALUE,
+              f"strides {tuple(strides)}, dilations {tuple(dilations)} and pads {tuple(pads)} "
+              f"must be at most {MAX_WINDOW_VALUE:,}")
     for size, k, d, lo, hi, axis in zip(in_hw, kernel_hw, dilations, pads[:2], pads[2:],
                                         ("height", "width")):
         c.require((k - 1) * d + 1 <= size + lo + hi,

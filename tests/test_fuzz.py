@@ -57,11 +57,20 @@ def test_clean_error_and_compiled_and_sanitizer_report_are_told_apart(tmp_path):
     assert result["class"] == "sanitizer" and "AddressSanitizer" in result["reason"], result
 
 
-def test_failing_mutants_are_saved_for_reproduction(tmp_path):
+def test_failing_mutants_are_saved_for_reproduction(tmp_path, monkeypatch):
+    """A compiler that fails on every case (the forked workers inherit the patch): each case is
+    an internal error, saved with its reason and the exact mutant bytes."""
+    import tinyml.compiler
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("planted bug")
+
+    monkeypatch.setattr(tinyml.compiler, "compile_model", broken)
     summary = run_fuzz(generated_seeds(), 24, 3, jobs=2, out=tmp_path)
     assert sum(summary.counts.values()) == 24
-    saved = sorted((tmp_path / "failures").glob("*.txt")) if summary.failures else []
-    assert len(saved) == len(summary.failures)
+    assert summary.counts["internal_error"] == 24 and len(summary.failures) == 24
+    saved = sorted((tmp_path / "failures").glob("*.txt"))
+    assert len(saved) == 24 and all("planted bug" in t.read_text() for t in saved)
     for f in summary.failures:
         assert f["file"] and open(f["file"], "rb").read() == make_case(
             generated_seeds(), 3, f["case"]).data

@@ -26,7 +26,8 @@ from tinyml.targets.boards import Board, get_board
 
 CC = "arm-none-eabi-gcc"
 _UART_DRIVERS = {"cmsdk-apb": "cmsdk_apb.c", "stm32-usart": "stm32_usart.c",
-                 "stm32-lpuart": "stm32_usart.c", "nrf52-uarte": "nrf52_uarte.c"}
+                 "stm32-lpuart": "stm32_usart.c", "nrf52-uarte": "nrf52_uarte.c",
+                 "nrf51-uart": "nrf51_uart.c"}
 _COMMON = ("startup.c", "exit.c", "stack.c", "tm_frame.c", "tm_io.c", "batch.c", "serve.c",
            "main.c", "tm_marks.S")
 BAUD = 115200
@@ -199,7 +200,7 @@ def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | P
                "-DTM_BOARD_" + re.sub(r"\W", "_", board.name.upper())]
     if board.emulated:
         defines.append("-DTM_SEMIHOSTING")
-    elif core.name != "cortex-m0plus":
+    elif core.arch != "armv6-m":   # ARMv6-M has no DWT cycle counter
         defines.append("-DTM_HAVE_DWT")
     if protocol == "mlperf":
         defines += _mlperf_defines(board, mlperf_model)
@@ -236,7 +237,7 @@ def _mlperf_defines(board: Board, model_id: str | None) -> list[str]:
     if board.name in _US_COUNTERS:
         return defines + [f"-DTM_US_COUNTER=0x{_US_COUNTERS[board.name]:08X}u",
                           f"-DTM_US_COUNTER_HZ={board.clock_hz}u"]
-    if board.emulated or board.core.name == "cortex-m0plus":
+    if board.emulated or board.core.arch == "armv6-m":
         raise HarnessError(f"{board.name}: no counter to time inferences with in MLPerf mode")
     return defines   # DWT CYCCNT at the core clock
 

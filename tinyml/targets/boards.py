@@ -1,8 +1,9 @@
 """Boards: memory map, console UART, clock, and how to run or flash them.
 
-QEMU machines (mps2-*) run in the emulator; the real boards are flashed with a probe.
-Addresses are the ones the firmware links and talks to: on mps2-an505 (TrustZone) the
-firmware runs secure, so flash, SRAM and the UART use their secure aliases.
+QEMU machines (mps2-*, mps3-an547, microbit) run in the emulator; the real boards are
+flashed with a probe. Addresses are the ones the firmware links and talks to: on mps2-an505
+and mps3-an547 (TrustZone) the firmware runs secure, so flash, SRAM and the UART use their
+secure aliases.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ class Memory:
 
 @dataclass(frozen=True)
 class Uart:
-    kind: str        # cmsdk-apb | stm32-usart | stm32-lpuart | nrf52-uarte
+    kind: str        # cmsdk-apb | stm32-usart | stm32-lpuart | nrf52-uarte | nrf51-uart
     base: int
     rx_irq: int      # NVIC line of RX; the driver sleeps in WFI on it
 
@@ -65,6 +66,15 @@ _BOARDS = (
     Board("mps2-an505", "cortex-m33", "Arm MPS2+ AN505 (Cortex-M33, SSE-200), QEMU",
           Memory(0x10000000, 4 * _M), Memory(0x38000000, 4 * _M),
           Uart("cmsdk-apb", 0x50200000, 32), 20_000_000, qemu_machine="mps2-an505"),
+    # SSE-300: the reset vector is read at 0 (SVTOR), the ITCM that 0x10000000 aliases;
+    # RAM is the 4 MB ISRAM behind 0x31000000. UART0 RX is line 33 (QEMU hw/arm/mps2-tz.c).
+    Board("mps3-an547", "cortex-m55", "Arm MPS3 AN547 (Cortex-M55, SSE-300), QEMU",
+          Memory(0x10000000, 512 * _K), Memory(0x31000000, 4 * _M),
+          Uart("cmsdk-apb", 0x59303000, 33), 32_000_000, qemu_machine="mps3-an547"),
+    # nRF51822: UART0 is peripheral 2, so its interrupt is line 2; HCLK is fixed at 16 MHz.
+    Board("microbit", "cortex-m0", "BBC micro:bit (nRF51822, Cortex-M0), QEMU",
+          Memory(0x00000000, 256 * _K), Memory(0x20000000, 16 * _K),
+          Uart("nrf51-uart", 0x40002000, 2), 16_000_000, qemu_machine="microbit", vendor="nordic"),
     Board("nucleo-l4r5zi", "cortex-m4", "ST NUCLEO-L4R5ZI (STM32L4R5ZI), MLPerf Tiny reference",
           Memory(0x08000000, 2 * _M), Memory(0x20000000, 640 * _K),
           Uart("stm32-lpuart", 0x40008000, 70), 4_000_000, max_clock_hz=120_000_000,

@@ -41,6 +41,8 @@ class Core:
 
 
 _CORES = (
+    Core("cortex-m0", "armv6-m", ("-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft"),
+         has_dsp=False, fpu=None, qemu_cpu="cortex-m0"),
     Core("cortex-m0plus", "armv6-m", ("-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"),
          has_dsp=False, fpu=None),
     Core("cortex-m3", "armv7-m", ("-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"),
@@ -55,7 +57,7 @@ _CORES = (
                                         "-mfpu=fpv5-sp-d16"),
          has_dsp=True, fpu="sp", qemu_cpu="cortex-m33"),
     Core("cortex-m55", "armv8.1-m.main", ("-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"),
-         has_dsp=True, fpu="dp", has_mve=True),
+         has_dsp=True, fpu="dp", qemu_cpu="cortex-m55", has_mve=True),
     Core("host", "host", (), has_dsp=False, fpu="dp"),
 )
 

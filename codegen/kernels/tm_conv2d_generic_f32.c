@@ -8,7 +8,7 @@ int tm_conv2d_generic_f32(const tm_conv2d_f32_params *p, const float *input,
     const int32_t group_in_c = g->in_c / p->groups;
     const int32_t group_out_c = g->out_c / p->groups;
     for (int32_t b = 0; b < g->batches; ++b) {
-        const float *image = input + b * g->in_h * g->in_w * g->in_c;
+        const float *image = input + b * g->in_h * g->in_pitch;
         for (int32_t oy = 0; oy < g->out_h; ++oy) {
             const int32_t iy0 = oy * g->stride_h - g->pad_top;
             const int32_t fy0 = tm_window_begin(iy0, g->dilation_h);
@@ -24,7 +24,7 @@ int tm_conv2d_generic_f32(const tm_conv2d_f32_params *p, const float *input,
                         const int32_t iy = iy0 + fy * g->dilation_h;
                         for (int32_t fx = fx0; fx < fx1; ++fx) {
                             const int32_t ix = ix0 + fx * g->dilation_w;
-                            const float *x = image + (iy * g->in_w + ix) * g->in_c + channel0;
+                            const float *x = image + iy * g->in_pitch + ix * g->in_c + channel0;
                             const float *w =
                                 weights + ((oc * g->kernel_h + fy) * g->kernel_w + fx) * group_in_c;
                             for (int32_t c = 0; c < group_in_c; ++c) {
@@ -35,7 +35,7 @@ int tm_conv2d_generic_f32(const tm_conv2d_f32_params *p, const float *input,
                     if (bias) {
                         acc += bias[oc];
                     }
-                    output[((b * g->out_h + oy) * g->out_w + ox) * g->out_c + oc] =
+                    output[(b * g->out_h + oy) * g->out_pitch + ox * g->out_c + oc] =
                         tm_clamp_f32(acc, p->act_min, p->act_max);
                 }
             }

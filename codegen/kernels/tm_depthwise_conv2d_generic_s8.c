@@ -7,7 +7,7 @@ int tm_depthwise_conv2d_generic_s8(const tm_depthwise_conv2d_s8_params *p, const
 {
     const tm_conv_geometry *g = &p->geometry;
     for (int32_t b = 0; b < g->batches; ++b) {
-        const int8_t *image = input + b * g->in_h * g->in_w * g->in_c;
+        const int8_t *image = input + b * g->in_h * g->in_pitch;
         for (int32_t oy = 0; oy < g->out_h; ++oy) {
             const int32_t iy0 = oy * g->stride_h - g->pad_top;
             const int32_t fy0 = tm_window_begin(iy0, g->dilation_h);
@@ -16,7 +16,7 @@ int tm_depthwise_conv2d_generic_s8(const tm_depthwise_conv2d_s8_params *p, const
                 const int32_t ix0 = ox * g->stride_w - g->pad_left;
                 const int32_t fx0 = tm_window_begin(ix0, g->dilation_w);
                 const int32_t fx1 = tm_window_end(ix0, g->dilation_w, g->in_w, g->kernel_w);
-                int8_t *y = output + ((b * g->out_h + oy) * g->out_w + ox) * g->out_c;
+                int8_t *y = output + (b * g->out_h + oy) * g->out_pitch + ox * g->out_c;
                 for (int32_t oc = 0; oc < g->out_c; ++oc) {
                     const int32_t ic = oc / p->depth_multiplier;
                     int32_t acc = 0;
@@ -24,7 +24,7 @@ int tm_depthwise_conv2d_generic_s8(const tm_depthwise_conv2d_s8_params *p, const
                         const int32_t iy = iy0 + fy * g->dilation_h;
                         for (int32_t fx = fx0; fx < fx1; ++fx) {
                             const int32_t ix = ix0 + fx * g->dilation_w;
-                            const int32_t x = image[(iy * g->in_w + ix) * g->in_c + ic];
+                            const int32_t x = image[iy * g->in_pitch + ix * g->in_c + ic];
                             acc += (x + p->input_offset) *
                                    weights[(fy * g->kernel_w + fx) * g->out_c + oc];
                         }

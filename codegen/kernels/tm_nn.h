@@ -99,10 +99,14 @@ static inline int32_t tm_window_end(int32_t origin, int32_t dilation, int32_t si
 }
 
 /* The window geometry every conv-like kernel shares; pad_top/pad_left only: the
- * bottom/right padding is implied by out_h/out_w. */
+ * bottom/right padding is implied by out_h/out_w (windows are clipped at in_h/in_w).
+ * in_pitch/out_pitch: elements from one row to the next (in_w * in_c and out_w * out_c for
+ * a whole tensor), so a kernel can compute a rectangle of a larger output from a window of
+ * a larger input: tinyml/kernels/regions.py derives such a geometry. */
 typedef struct {
     int32_t batches, in_h, in_w, in_c, out_h, out_w, out_c;
     int32_t kernel_h, kernel_w, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+    int32_t in_pitch, out_pitch;
 } tm_conv_geometry;
 
 /* Weights OHWI [out_c, kernel_h, kernel_w, in_c / groups]. */

@@ -79,7 +79,8 @@ def geometry_params(node: Node, graph: Graph, kernel_hw) -> tuple[tuple[str, int
               ("out_c", y.shape[3]), ("kernel_h", kernel_hw[0]), ("kernel_w", kernel_hw[1]),
               ("stride_h", a.strides[0]), ("stride_w", a.strides[1]),
               ("dilation_h", a.dilations[0]), ("dilation_w", a.dilations[1]),
-              ("pad_top", a.pads[0]), ("pad_left", a.pads[1]))
+              ("pad_top", a.pads[0]), ("pad_left", a.pads[1]),
+              ("in_pitch", x.shape[2] * x.shape[3]), ("out_pitch", y.shape[2] * y.shape[3]))
     return tuple((f"geometry.{name}", value) for name, value in fields)
 
 

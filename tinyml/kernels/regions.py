@@ -1,0 +1,68 @@
+"""A rectangle of a conv-like layer's output, and the geometry its kernel computes it with.
+
+Every conv-like kernel reads its window geometry (tm_conv_geometry) at run time, rows by
+in_pitch/out_pitch. Computing output rows [top, bottom) and columns [left, right) is one call
+of the same kernel: the input window those outputs read starts at `input_offset` elements
+into the input tensor, its size is in_h x in_w, and pad_top/pad_left are the padding left
+above and before it (zero inside the image); windows are clipped at in_h/in_w, which is the
+bottom/right padding exactly when the window reaches the image's edge. The patch-based
+schedule calls kernels this way; tests/region_checks.py shows region by region equals whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GEOMETRY = "geometry."
+
+
+@dataclass(frozen=True)
+class Region:
+    top: int      # output rows [top, bottom)
+    bottom: int
+    left: int     # output columns [left, right)
+    right: int
+
+
+@dataclass(frozen=True)
+class RegionCall:
+    params: tuple[tuple[str, int], ...]   # the layer's params with the region's geometry
+    input_offset: int                     # elements from the input's start to the window's
+    output_offset: int                    # elements from the output's start to the region's
+
+
+def _window(first_out: int, end_out: int, stride: int, pad: int, kernel: int, dilation: int,
+            size: int) -> tuple[int, int, int]:
+    """(first input index, window size, padding before it) along one axis."""
+    origin = first_out * stride - pad
+    reach = (end_out - 1) * stride - pad + (kernel - 1) * dilation + 1
+    first = min(max(origin, 0), size)
+    end = max(min(reach, size), first)
+    return first, end - first, first - origin
+
+
+def region_call(params: tuple[tuple[str, int], ...], region: Region) -> RegionCall:
+    g = {name[len(GEOMETRY):]: value for name, value in params if name.startswith(GEOMETRY)}
+    if g["batches"] != 1:
+        raise ValueError("regions are of one image: batches must be 1")
+    if not (0 <= region.top < region.bottom <= g["out_h"]
+            and 0 <= region.left < region.right <= g["out_w"]):
+        raise ValueError(f"region {region} outside the {g['out_h']}x{g['out_w']} output")
+    y0, in_h, pad_top = _window(region.top, region.bottom, g["stride_h"], g["pad_top"],
+                                g["kernel_h"], g["dilation_h"], g["in_h"])
+    x0, in_w, pad_left = _window(region.left, region.right, g["stride_w"], g["pad_left"],
+                                 g["kernel_w"], g["dilation_w"], g["in_w"])
+    changed = {"in_h": in_h, "in_w": in_w, "pad_top": pad_top, "pad_left": pad_left,
+               "out_h": region.bottom - region.top, "out_w": region.right - region.left}
+    new = tuple((name, changed.get(name[len(GEOMETRY):], value) if name.startswith(GEOMETRY)
+                 else value) for name, value in params)
+    return RegionCall(new, y0 * g["in_pitch"] + x0 * g["in_c"],
+                      region.top * g["out_pitch"] + region.left * g["out_c"])
+
+
+def grid(out_h: int, out_w: int, rows: int, cols: int) -> list[Region]:
+    """The output cut into rows x cols rectangles of near-equal size (uneven where needed)."""
+    ys = [out_h * i // rows for i in range(rows + 1)]
+    xs = [out_w * j // cols for j in range(cols + 1)]
+    return [Region(ys[i], ys[i + 1], xs[j], xs[j + 1])
+            for i in range(rows) for j in range(cols) if ys[i] < ys[i + 1] and xs[j] < xs[j + 1]]

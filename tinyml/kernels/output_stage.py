@@ -1,0 +1,35 @@
+"""When the fast output stage (codegen/kernels/tm_requant.h) is exact: its rounding sum
+x + 2^(right-1) must stay inside int32, and x is at most the accumulator's magnitude (the
+multiplier is below 2^31 and a right shift means no left shift). Both bounds come from the
+constant weights and bias at compile time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import Graph, Node
+
+INT32_MAX = 2**31 - 1
+INT8_SPAN = 255   # |x + input_offset| for int8 x and an offset in [-127, 128]
+
+
+def accumulator_bounds(weights: np.ndarray, channel_axis: int, bias: np.ndarray | None,
+                       input_span: int = INT8_SPAN) -> np.ndarray:
+    """Per output channel, the largest |accumulator| any input can give: |bias| + span * sum|w|."""
+    magnitude = np.abs(np.moveaxis(weights.astype(np.int64), channel_axis, 0))
+    bound = input_span * magnitude.reshape(magnitude.shape[0], -1).sum(axis=1)
+    if bias is not None:
+        bound = bound + np.abs(bias.astype(np.int64).reshape(-1))
+    return bound
+
+
+def rounding_fits(bounds: np.ndarray, shift: np.ndarray) -> bool:
+    right = np.maximum(-np.asarray(shift, dtype=np.int64), 0)
+    half = np.where(right > 0, np.left_shift(np.int64(1), np.maximum(right - 1, 0)), 0)
+    return bool(np.all(np.broadcast_to(bounds, half.shape) + half <= INT32_MAX))
+
+
+def node_bias(node: Node, graph: Graph) -> np.ndarray | None:
+    if len(node.inputs) > 2 and node.inputs[2]:
+        return graph.tensor(node.inputs[2]).data
+    return None

@@ -152,6 +152,18 @@ int tm_depthwise_conv2d_generic_s8(const tm_depthwise_conv2d_s8_params *p, const
                                    int8_t *output);
 int tm_depthwise_conv2d_generic_f32(const tm_depthwise_conv2d_f32_params *p, const float *input,
                                     const float *weights, const float *bias, float *output);
+/* float32 FPU variants (tm_fpu_f32.h): register-blocked, bit-identical to the generic kernels.
+ * packed_weights: [out channels, depth] packed by 4 (see tm_fpu_f32.h). */
+int tm_conv2d_1x1_f32(const tm_conv2d_f32_params *p, const float *input,
+                      const float *packed_weights, const float *bias, float *output);
+int tm_conv2d_blocked_f32(const tm_conv2d_f32_params *p, const float *input,
+                          const float *packed_weights, const float *bias, float *output);
+int tm_depthwise_conv2d_blocked_f32(const tm_depthwise_conv2d_f32_params *p,
+                                    const float *input, const float *weights,
+                                    const float *bias, float *output);
+int tm_fully_connected_blocked_f32(const tm_fully_connected_f32_params *p, const float *input,
+                                   const float *packed_weights, const float *bias,
+                                   float *output);
 
 /* ---- nonlinear activations: softmax, logistic, tanh, clamp (Relu/Relu6/Clip), leaky relu,
  *      hard swish. int8 as TFLite Micro's reference kernels (tm_fixedpoint.h). ---- */

@@ -107,7 +107,8 @@ def run_firmware(fw: Firmware, inputs: list[np.ndarray], *, timeout: float = 120
     stats = RunStats(fw.board.name, status, counts[0].total, list(counts[0].layers),
                      fw.text, fw.data, fw.bss, max(r.peak_stack for r in results.values()),
                      model.arena_size, macs, wall, layers,
-                     sample_instructions=[c.total for c in counts])
+                     sample_instructions=[c.total for c in counts],
+                     classes=counts[0].classes, layer_classes=list(counts[0].layer_classes))
     if not batched:
         outputs = [o[0] for o in outputs]
     return outputs, stats

@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tinyml.harness import cycles as est
+
 
 QEMU_COUNTER = "exact guest instructions (QEMU plugin)"
 
@@ -35,16 +37,40 @@ class RunStats:
     emulator: str = "qemu"
     counter: str = QEMU_COUNTER
     cycles: int | None = None   # sample 0's, when the firmware counted cycles (Renode)
+    classes: dict[str, int] | None = None   # QEMU: sample 0's instruction class counters
+    layer_classes: list[dict[str, int]] = field(default_factory=list)   # per layer, likewise
 
     @property
     def macs_per_instruction(self) -> float | None:
         return self.macs / self.instructions if self.macs and self.instructions else None
+
+    @property
+    def estimated_cycles(self) -> int | None:
+        """Cortex-M4 cycles estimated from the class counters (tinyml.harness.cycles)."""
+        return est.estimate_cycles(self.classes) if self.classes else None
+
+    @property
+    def layer_estimated_cycles(self) -> list[int]:
+        return [est.estimate_cycles(c) for c in self.layer_classes]
+
+    def estimate(self) -> dict | None:
+        """The `estimate` entry of the stats document: cycles and ms, labelled as an estimate."""
+        if not self.classes:
+            return None
+        clock = est.estimate_clock(self.board)
+        n = self.estimated_cycles
+        return {"label": est.ESTIMATE_LABEL, "cycles": n, "clock_hz": clock.hz, "clock_basis": clock.basis,
+                "ms": est.estimated_ms(n, clock), "caveat": est.timing_caveat(self.board),
+                "classes": dict(self.classes), "cycles_by_class": est.cycles_by_counter(self.classes)}
 
     def to_dict(self) -> dict:
         """The `--stats stats.json` document."""
         per_layer = [dict(index=i, instructions=n, **({k: self.layers[i].get(k) for k in ("name", "op", "macs", "kernel")}
                                                       if i < len(self.layers) else {}))
                      for i, n in enumerate(self.layer_instructions)]
+        if len(self.layer_classes) == len(per_layer):
+            for layer, classes, n in zip(per_layer, self.layer_classes, self.layer_estimated_cycles):
+                layer.update(estimated_cycles=n, classes=dict(classes))
         doc = {
             "emulator": self.emulator,
             "board": self.board,
@@ -54,6 +80,8 @@ class RunStats:
         }
         if self.emulator != "qemu":   # QEMU always counts instructions, never cycles
             doc["cycles"] = self.cycles
+        if self.classes:
+            doc["estimate"] = self.estimate()
         doc.update({
             "macs": self.macs,
             "macs_per_instruction": self.macs_per_instruction,
@@ -91,14 +119,20 @@ def stats_table(stats: dict) -> str:
     lines = []
     if ins.get("per_layer"):
         total = ins["total"] or 1
-        rows = [("#", "layer", "op", "instructions", "%", "MACs", "MACs/instr")]
+        with_cycles = all("estimated_cycles" in layer for layer in ins["per_layer"])
+        rows = [("#", "layer", "op", "instructions", "%", "MACs", "MACs/instr")
+                + (("est. cycles", "MACs/est. cycle") if with_cycles else ())]
         for layer in ins["per_layer"]:
             n, macs = layer["instructions"], layer.get("macs")
             name = str(layer.get("name") or "-")
             name = name if len(name) <= 40 else name[:39] + "…"   # full names are in --stats
-            rows.append((str(layer["index"]), name, str(layer.get("op") or "-"),
-                         f"{n:,}", f"{100 * n / total:.1f}", f"{macs:,}" if macs is not None else "-",
-                         f"{macs / n:.3f}" if macs and n else "-"))
+            row = (str(layer["index"]), name, str(layer.get("op") or "-"),
+                   f"{n:,}", f"{100 * n / total:.1f}", f"{macs:,}" if macs is not None else "-",
+                   f"{macs / n:.3f}" if macs and n else "-")
+            if with_cycles:
+                c = layer["estimated_cycles"]
+                row += (f"{c:,}", f"{macs / c:.3f}" if macs and c else "-")
+            rows.append(row)
         widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
         left = {1, 2}
         for k, row in enumerate(rows):
@@ -115,6 +149,13 @@ def stats_table(stats: dict) -> str:
     else:
         head = f"instructions: not measured on {stats.get('emulator', 'this emulator')} (counter {ins['counter']})"
     lines.append(f"{head}   on {stats['board']} ({stats.get('emulator', 'qemu')})")
+    estimate = stats.get("estimate")
+    if estimate:
+        lines.append(f"estimated {estimate['cycles']:,} Cortex-M4 cycles = {estimate['ms']:.2f} ms "
+                     f"({estimate['clock_basis']}); an estimate from instruction classes and the "
+                     "Cortex-M4 TRM's timings, not a measurement (docs/cycle-estimate.md)")
+        if estimate.get("caveat"):
+            lines.append(f"  {estimate['caveat']}")
     lines.append(f"firmware text {fw['text']:,} B  data {fw['data']:,} B  bss {fw['bss']:,} B   "
                  f"peak stack {stats['peak_stack_bytes']:,} B   arena {stats['arena_bytes']:,} B   "
                  f"status {stats['status']}")

@@ -134,6 +134,19 @@ static inline uint32_t tm_sxtb16_ror(uint32_t x, uint32_t rotation)
     return tm_sxtb16(tm_dsp_ror(x, rotation));
 }
 
+/* SXTB16 Rd, Rm, ROR #8 as one instruction (the compiler does not fold the rotation into
+ * __sxtb16): bytes 1 and 3 of x, sign-extended. */
+static inline uint32_t tm_sxtb16_ror8(uint32_t x)
+{
+#if TM_DSP_ACLE
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+#else
+    return tm_sxtb16(tm_dsp_ror(x, 8));
+#endif
+}
+
 /* SXTAB16: acc's lanes plus bytes 0 and 2 of x, sign-extended, each lane wrapping to 16 bits. */
 static inline uint32_t tm_sxtab16(uint32_t acc, uint32_t x)
 {

@@ -90,6 +90,7 @@ static void single(uint32_t x)
     for (uint32_t rotation = 0; rotation < 32u; rotation += 8u) {
         line("sxtb16_ror", x, 0, rotation, tm_sxtb16_ror(x, rotation));
     }
+    line("sxtb16_ror", x, 0, 8, tm_sxtb16_ror8(x));
 }
 
 /* The bit count of SSAT/USAT is an immediate: one case per count. */

@@ -1,0 +1,12 @@
+#include "tm_fpu_f32.h"
+
+/* 1x1 kernel, stride 1, no padding, one group: a GEMM over the pixels, weights packed by 4
+ * (tm_fpu_f32.h); each output sums its channels in order, then the bias, then the clamp. */
+int tm_conv2d_1x1_f32(const tm_conv2d_f32_params *p, const float *input,
+                      const float *packed_weights, const float *bias, float *output)
+{
+    const tm_conv_geometry *g = &p->geometry;
+    tm_f32_gemm(g->batches * g->out_h * g->out_w, g->in_c, g->out_c, input, packed_weights,
+                bias, p->act_min, p->act_max, output);
+    return TM_OK;
+}

@@ -83,7 +83,7 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     size_t n = qemu_plugin_tb_n_insns(tb);
     qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block_start, QEMU_PLUGIN_CB_NO_REGS,
                                          (void *)(uintptr_t)qemu_plugin_tb_vaddr(tb));
-    struct tm_insn prev = {0}, cur = {0}, next = {0};
+    struct tm_insn prev, cur = tm_class(TM_ALU), next = cur;   /* no load before the block */
     if (n) {
         next = decode_insn(qemu_plugin_tb_get_insn(tb, 0));
     }
@@ -91,7 +91,7 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
         prev = cur;
         cur = next;
-        next = i + 1 < n ? decode_insn(qemu_plugin_tb_get_insn(tb, i + 1)) : (struct tm_insn){0};
+        next = i + 1 < n ? decode_insn(qemu_plugin_tb_get_insn(tb, i + 1)) : tm_class(TM_ALU);
         qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &executed, 1);
         count_inline(insn, tm_pipelined_class(&prev, &cur, i + 1 < n ? &next : NULL), 1);
         if (cur.regs) {

@@ -227,3 +227,41 @@ def test_shared_int8_models_on_an547(name, shared_models, tmp_path):
     outs, stats = run_on_board(out, "mps3-an547", [xs])
     np.testing.assert_array_equal(outs[0], tflm_run(model, [xs])[0].reshape(outs[0].shape))
     assert sum(stats.layer_instructions) == stats.instructions > 0
+
+
+@pytest.fixture(scope="module")
+def digits_an547(tmp_path_factory):
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    out = tmp_path_factory.mktemp("digits") / "digits"
+    assert cli(["compile", str(examples / "digits_mlp.onnx"), "--dtype", "int8", "--calib",
+                str(examples / "digits_calib.npz"), "--board", "mps3-an547", "-o", str(out)]) == 0
+    return out, np.load(examples / "digits_test.npz")["x"][:2].astype(np.float32)
+
+
+@pytest.mark.emulator
+@pytest.mark.slow
+@needs_qemu
+def test_mlperf_mode_on_an547_times_with_its_fpgaio_counter(digits_an547):
+    from tinyml.harness.mlperf import MlperfQemu, raw_outputs
+    from tinyml.numerics import quantize
+    folder, floats = digits_an547
+    fw = build_firmware(folder, "mps3-an547", protocol="mlperf", mlperf_model="digits01")
+    spec = fw.model.inputs[0]
+    xs = quantize(floats, spec.scale, spec.zero_point).reshape(len(floats), *spec.shape)
+    host = run_host(folder, [xs])[0]
+    with MlperfQemu(fw) as q:
+        assert q.device.profile()["model"] == "digits01"
+        for n in range(len(xs)):
+            q.device.load(xs[n].tobytes())
+            r = q.device.infer(3, 1)
+            np.testing.assert_array_equal(raw_outputs(r.results, fw.model.outputs)[0], host[n])
+            # Virtual time: 2^shift ns per instruction; a wrong counter clock is off by 25% or more.
+            per = q.invoke_counts()[-1].total * 2 ** q.icount_shift / 1000
+            assert 3 * per <= r.lap_us <= 3 * per * 1.05 + 50
+
+
+@needs_arm_gcc
+def test_mlperf_mode_on_microbit_is_refused_for_want_of_a_counter(tiny_dir):
+    from tinyml.harness.errors import HarnessError
+    with pytest.raises(HarnessError, match="microbit: no counter to time inferences with"):
+        build_firmware(tiny_dir, "microbit", protocol="mlperf")

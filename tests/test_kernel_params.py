@@ -105,6 +105,11 @@ def _graphs() -> list[Graph]:
     x, y = Tensor("x", (1, 7), "int8", _q(0.1, 4)), Tensor("y", (1, 7), "float32")
     graphs.append(Graph.build("dq", [Node("dq", "Dequantize", ("x",), ("y",))], [x, y],
                               ["x"], ["y"]))
+    # float32 FPU variants (tinyml/kernels/*_f32.py), chosen on the cores with an FPU
+    graphs += [conv_graph(rng, (1, 6, 9, 5, 7, (3, 3), (2, 2), (1, 1), "same", 1, NO_ACT), "float32"),
+               conv_graph(rng, (1, 4, 5, 6, 9, (1, 1), (1, 1), (1, 1), "valid", 1, NO_ACT), "float32"),
+               depthwise_graph(rng, (1, 6, 9, 5, 1, (3, 3), (1, 1), (1, 1), "same", NO_ACT), "float32"),
+               fc_graph(rng, 5, 9, 6, "float32", NO_ACT)]
     return graphs
 
 

@@ -84,9 +84,13 @@ MODEL = {
     "smlad": smlad,
     "smladx": smladx,
     "smuad": lambda a, b, c: smlad(a, b, 0),
+    "smlabt": lambda a, b, c: s16(a) * s16(b >> 16) + s32(c),
+    "smlatb": lambda a, b, c: s16(a >> 16) * s16(b) + s32(c),
+    "smmulr": lambda a, b, c: (s32(a) * s32(b) + (1 << 31)) >> 32,
     "sxtb16": lambda a, b, c: sxtb16(a),
     "sxtb16_ror": lambda a, b, c: sxtb16(ror(a, c)),
     "sxtab16": lambda a, b, c: sxtab16(a, b),
+    "sxtab16_ror8": lambda a, b, c: sxtab16(a, ror(b, 8)),
     "qadd": lambda a, b, c: sat(s32(a) + s32(b), *INT32),
     "qsub": lambda a, b, c: sat(s32(a) - s32(b), *INT32),
     "ssat": lambda a, b, c: sat(s32(a), -(1 << (c - 1)), (1 << (c - 1)) - 1),
@@ -122,6 +126,9 @@ def test_model_catches_the_edges():
     assert MODEL["qsub"](0x80000000, 1, 0) == INT32[0]
     assert MODEL["sxtb16_ror"](0x80FF7F01, 0, 8) == 0xFF80007F
     assert MODEL["sxtab16"](0x0000FFFF, 0x00010001, 0) == 0x00010000
+    assert MODEL["smmulr"](0x80000000, 0x80000000, 0) == 1 << 30
+    assert MODEL["smmulr"](0xFFFFFFFF, 0x80000000, 0) == 1                      # 2^31 rounds up
+    assert MODEL["smlatb"](0x80000000, 0x00008000, 0x7FFFFFFF) & MASK == 0xBFFFFFFF  # wraps
     assert MODEL["ssat"](200, 0, 8) == 127 and MODEL["usat"](0xFFFFFFFF, 0, 8) == 0
     assert MODEL["pkhtb"](0x12345678, 0x80000000, 16) == 0x12348000
 
@@ -202,8 +209,8 @@ def _disassembly(elf: Path) -> str:
 def test_acle_path_on_cortex_m4_equals_the_host(tmp_path, host_output):
     elf = _firmware(tmp_path, "mps2-an386")
     code = _disassembly(elf)
-    for instruction in ("smlad", "smladx", "smuad", "sxtb16", "sxtab16", "qadd", "qsub",
-                        "ssat", "usat"):
+    for instruction in ("smlad", "smladx", "smuad", "smlatb", "smmulr", "sxtb16", "sxtab16",
+                        "qadd", "qsub", "ssat", "usat"):
         assert f"\t{instruction}\t" in code, f"{instruction} not emitted: not the ACLE path"
     output = _qemu_output(tmp_path, "mps2-an386", elf)
     assert output == host_output

@@ -116,6 +116,40 @@ static inline int32_t tm_smuad(uint32_t x, uint32_t y)
 #endif
 }
 
+/* SMLABT: acc + x.lo * y.hi, wrapping to 32 bits. */
+static inline int32_t tm_smlabt(uint32_t x, uint32_t y, int32_t acc)
+{
+#if TM_DSP_ACLE
+    return __smlabt((int32_t)x, (int32_t)y, acc);
+#else
+    return tm_dsp_wrap32((int64_t)acc + (int64_t)tm_dsp_lane16(x, 0) * tm_dsp_lane16(y, 1));
+#endif
+}
+
+/* SMLATB: acc + x.hi * y.lo, wrapping to 32 bits. */
+static inline int32_t tm_smlatb(uint32_t x, uint32_t y, int32_t acc)
+{
+#if TM_DSP_ACLE
+    return __smlatb((int32_t)x, (int32_t)y, acc);
+#else
+    return tm_dsp_wrap32((int64_t)acc + (int64_t)tm_dsp_lane16(x, 1) * tm_dsp_lane16(y, 0));
+#endif
+}
+
+/* SMMULR: the top word of a * b, rounded: floor((a * b + 2^31) / 2^32), always in int32.
+ * ACLE has no intrinsic for it. */
+static inline int32_t tm_smmulr(int32_t a, int32_t b)
+{
+#if TM_DSP_ACLE
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    const int64_t v = (int64_t)a * b + 0x80000000LL;
+    return (int32_t)(v >= 0 ? v / 0x100000000LL : -((-v + 0xFFFFFFFFLL) / 0x100000000LL));
+#endif
+}
+
 /* ---- byte unpacking ---- */
 
 /* SXTB16: bytes 0 and 2 of x, sign-extended into the two 16-bit lanes. */
@@ -156,6 +190,18 @@ static inline uint32_t tm_sxtab16(uint32_t acc, uint32_t x)
     const uint32_t lo = (acc + tm_dsp_byte16(x, 0)) & 0xFFFFu;
     const uint32_t hi = ((acc >> 16) + tm_dsp_byte16(x, 2)) & 0xFFFFu;
     return lo | (hi << 16);
+#endif
+}
+
+/* SXTAB16 Rd, Rn, Rm, ROR #8 as one instruction: acc's lanes plus bytes 1 and 3 of x. */
+static inline uint32_t tm_sxtab16_ror8(uint32_t acc, uint32_t x)
+{
+#if TM_DSP_ACLE
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+#else
+    return tm_sxtab16(acc, tm_dsp_ror(x, 8));
 #endif
 }
 

@@ -74,12 +74,16 @@ static void mac3(uint32_t x, uint32_t y, uint32_t acc)
 {
     line("smlad", x, y, acc, bits(tm_smlad(x, y, (int32_t)acc)));
     line("smladx", x, y, acc, bits(tm_smladx(x, y, (int32_t)acc)));
+    line("smlabt", x, y, acc, bits(tm_smlabt(x, y, (int32_t)acc)));
+    line("smlatb", x, y, acc, bits(tm_smlatb(x, y, (int32_t)acc)));
 }
 
 static void pair(uint32_t a, uint32_t b)
 {
     line("smuad", a, b, 0, bits(tm_smuad(a, b)));
     line("sxtab16", a, b, 0, tm_sxtab16(a, b));
+    line("sxtab16_ror8", a, b, 0, tm_sxtab16_ror8(a, b));
+    line("smmulr", a, b, 0, bits(tm_smmulr((int32_t)a, (int32_t)b)));
     line("qadd", a, b, 0, bits(tm_qadd((int32_t)a, (int32_t)b)));
     line("qsub", a, b, 0, bits(tm_qsub((int32_t)a, (int32_t)b)));
 }

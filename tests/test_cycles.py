@@ -2,6 +2,7 @@
 where it is shown (the run's stats document and table, benchmarks/firmware_report.py)."""
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,11 @@ def test_firmware_report_tables_on_a_fixed_sample(firmware_report):
     conv = next(line for line in lines if " conv " in line)
     assert "tm_conv" in conv and "pointwise, DSP" in conv and "898" in conv
     assert "never a measurement" in lines[0]
+
+
+def test_doc_lists_every_counter_with_its_cycles():
+    doc = (ROOT / "docs" / "cycle-estimate.md").read_text()
+    rows = [line for line in doc.splitlines() if line.startswith("| `")]
+    listed = {name for line in rows for name in re.findall(r"`(\w+)`", line.split("|")[1])}
+    assert listed == set(COUNTERS)
+    assert "never stand in for a measurement" in doc

@@ -110,6 +110,9 @@ def _graphs() -> list[Graph]:
                conv_graph(rng, (1, 4, 5, 6, 9, (1, 1), (1, 1), (1, 1), "valid", 1, NO_ACT), "float32"),
                depthwise_graph(rng, (1, 6, 9, 5, 1, (3, 3), (1, 1), (1, 1), "same", NO_ACT), "float32"),
                fc_graph(rng, 5, 9, 6, "float32", NO_ACT)]
+    # int8 Add/Sub of same-shape inputs (tinyml/kernels/add_lut_s8.py)
+    graphs += [binary_graph(op, rng, (1, 3, 4, 5), (1, 3, 4, 5), False, "int8", NO_ACT)
+               for op in ("Add", "Sub")]
     return graphs
 
 

@@ -298,6 +298,19 @@ int tm_sub_generic_s8(const tm_add_s8_params *p, const int8_t *input1, const int
                       int8_t *output);
 int tm_mul_generic_s8(const tm_mul_s8_params *p, const int8_t *input1, const int8_t *input2,
                       int8_t *output);
+/* Add/Sub of int8 tensors of the output's shape: table1/table2 (256 entries, indexed by the
+ * input's byte) hold each input's rescaled value; the output stage is tm_add_lut.h's. */
+typedef struct {
+    int32_t size;
+    int32_t output_multiplier, output_round, output_right_shift;
+    int32_t act_min, act_max;
+} tm_add_lut_s8_params;
+
+int tm_add_lut_s8(const tm_add_lut_s8_params *p, const int8_t *input1, const int8_t *input2,
+                  const int32_t *table1, const int32_t *table2, int8_t *output);
+int tm_add_lut_dsp_s8(const tm_add_lut_s8_params *p, const int8_t *input1,
+                      const int8_t *input2, const int32_t *table1, const int32_t *table2,
+                      int8_t *output);
 int tm_add_generic_f32(const tm_binary_f32_params *p, const float *input1, const float *input2,
                        float *output);
 int tm_sub_generic_f32(const tm_binary_f32_params *p, const float *input1, const float *input2,

@@ -174,10 +174,11 @@ def layer_table(row: dict) -> str:
 
 
 def report_text(board: str, rows: list[dict], skipped: list[dict], layers: bool = True) -> str:
-    parts = [f"board {board}; estimated cycles and ms are an estimate from instruction classes and the "
-             f"Cortex-M4 TRM's timings at {REFERENCE_HZ / 1e6:g} MHz (the {REFERENCE_BOARD.upper()}, the MLPerf "
-             "Tiny reference board), never a measurement; TFLM + CMSIS-NN counted on mps2-an386 with the same "
-             "plugin and input", "", speed_table(rows), "", memory_table(rows)]
+    head = (f"board {board}; estimated cycles and ms are an estimate from instruction classes and the "
+            f"Cortex-M4 TRM's timings at {REFERENCE_HZ / 1e6:g} MHz (the {REFERENCE_BOARD.upper()}, the MLPerf "
+            "Tiny reference board), never a measurement; TFLM + CMSIS-NN counted on mps2-an386 with the same "
+            "plugin and input")
+    parts = [head, "", speed_table(rows), "", memory_table(rows)]
     parts += [f"{s['model']:<5} skipped: {s['reason']}" for s in skipped]
     if layers:
         for r in rows:

@@ -41,7 +41,8 @@ KNOWN = [
     ("pop.w {r4-r11, pc}", "ldm", 9, 1), ("pop {r4}", "ldm", 1, 0),
     ("push {r4, lr}", "stm", 2, 0), ("stmia r0!, {r1, r2}", "stm", 2, 0), ("push.w {r4-r11, lr}", "stm", 9, 0),
     ("stmdb r0!, {r1-r3}", "stm", 3, 0),
-    ("ldrd r0, r1, [r2]", "ldrd", 0, 0), ("ldrd r0, r1, [r2, #8]!", "ldrd", 0, 0), ("strd r0, r1, [r2, #-8]", "strd", 0, 0),
+    ("ldrd r0, r1, [r2]", "ldrd", 0, 0), ("ldrd r0, r1, [r2, #8]!", "ldrd", 0, 0),
+    ("strd r0, r1, [r2, #-8]", "strd", 0, 0),
     ("muls r0, r1, r0", "mul", 0, 0), ("mul r0, r1, r2", "mul", 0, 0), ("mla r0, r1, r2, r3", "mul", 0, 0),
     ("mls r0, r1, r2, r3", "mul", 0, 0),
     ("smull r0, r1, r2, r3", "mul_long", 0, 0), ("umull r0, r1, r2, r3", "mul_long", 0, 0),
@@ -52,7 +53,8 @@ KNOWN = [
     ("uxtb16 r0, r1", "dsp", 0, 0), ("qadd r0, r1, r2", "dsp", 0, 0), ("qsub r0, r1, r2", "dsp", 0, 0),
     ("ssat r0, #8, r1", "dsp", 0, 0), ("usat r0, #8, r1", "dsp", 0, 0), ("ssat16 r0, #8, r1", "dsp", 0, 0),
     ("sadd16 r0, r1, r2", "dsp", 0, 0), ("uqadd8 r0, r1, r2", "dsp", 0, 0), ("pkhbt r0, r1, r2, lsl #16", "dsp", 0, 0),
-    ("pkhtb r0, r1, r2, asr #16", "dsp", 0, 0), ("smlabb r0, r1, r2, r3", "dsp", 0, 0), ("smulbb r0, r1, r2", "dsp", 0, 0),
+    ("pkhtb r0, r1, r2, asr #16", "dsp", 0, 0), ("smlabb r0, r1, r2, r3", "dsp", 0, 0),
+    ("smulbb r0, r1, r2", "dsp", 0, 0),
     ("smmul r0, r1, r2", "dsp", 0, 0), ("smlawb r0, r1, r2, r3", "dsp", 0, 0), ("sel r0, r1, r2", "dsp", 0, 0),
     ("usada8 r0, r1, r2, r3", "dsp", 0, 0), ("smlsd r0, r1, r2, r3", "dsp", 0, 0),
     ("sdiv r0, r1, r2", "div", 0, 0), ("udiv r0, r1, r2", "div", 0, 0),
@@ -109,7 +111,7 @@ def classify(tmp_path_factory):
                               capture_output=True, text=True).stdout
         # "   4:\tfb22 0303 \tsmlad\t..." ; the literal pool after .ltorg is not code
         words = [m.group(1) for m in re.finditer(r"^\s*[0-9a-f]+:\t([0-9a-f]{4}(?: [0-9a-f]{4})?)\s*\t(?!\.word)",
-                                                  dump, re.M)][:len(lines)]
+                                                  dump, re.MULTILINE)][:len(lines)]
         assert len(words) == len(lines), dump
         out = subprocess.run([str(exe)], input="\n".join(words) + "\n", check=True,
                              capture_output=True, text=True).stdout.split("\n")
@@ -120,7 +122,7 @@ def classify(tmp_path_factory):
 
 def test_class_names_match_the_python_side():
     header = (PLUGIN / "tm_classify.h").read_text()
-    names = re.search(r"tm_counter_names\[TM_N_COUNTERS\] = \{(.*?)\};", header, re.S).group(1)
+    names = re.search(r"tm_counter_names\[TM_N_COUNTERS\] = \{(.*?)\};", header, re.DOTALL).group(1)
     assert tuple(re.findall(r'"(\w+)"', names)) == COUNTERS
     assert set(CLASSES) < set(COUNTERS)
 

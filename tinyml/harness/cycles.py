@@ -96,9 +96,9 @@ def estimate_clock(board_name: str) -> EstimateClock:
     board = get_board(board_name)
     if board.name in REFERENCE_BOARD:
         ref = get_board(REFERENCE_BOARD[board.name])
-        return EstimateClock(ref.max_clock_hz or ref.clock_hz,
-                             f"{board.name} is emulated: at the {ref.name.upper()}'s {_mhz(ref.max_clock_hz or ref.clock_hz)}, "
-                             "the MLPerf Tiny reference board")
+        hz = ref.max_clock_hz or ref.clock_hz
+        return EstimateClock(hz, f"{board.name} is emulated: at the {ref.name.upper()}'s {_mhz(hz)}, "
+                                 "the MLPerf Tiny reference board")
     if board.max_clock_hz:
         return EstimateClock(board.max_clock_hz, f"{board.name}'s rated clock")
     return EstimateClock(board.clock_hz, f"{board.name}'s clock")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from tinyml.harness import cycles as est
 
-
 QEMU_COUNTER = "exact guest instructions (QEMU plugin)"
 
 

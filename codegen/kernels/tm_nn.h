@@ -152,6 +152,26 @@ int tm_depthwise_conv2d_generic_s8(const tm_depthwise_conv2d_s8_params *p, const
                                    int8_t *output);
 int tm_depthwise_conv2d_generic_f32(const tm_depthwise_conv2d_f32_params *p, const float *input,
                                     const float *weights, const float *bias, float *output);
+/* DSP depthwise (tm_depthwise_dsp.h): the portable fields and band_rows, the output rows
+ * computed per pass over the input, chosen at compile time to keep the scratch small;
+ * scratch of tm_<kernel>_get_buffer_size bytes, 4-aligned. */
+typedef struct {
+    tm_conv_geometry geometry;
+    int32_t depth_multiplier;
+    int32_t input_offset, output_offset, act_min, act_max;
+    int32_t band_rows;
+} tm_depthwise_conv2d_dsp_s8_params;
+
+int32_t tm_depthwise_conv2d_3x3_dsp_s8_get_buffer_size(const tm_depthwise_conv2d_dsp_s8_params *p);
+int tm_depthwise_conv2d_3x3_dsp_s8(const tm_depthwise_conv2d_dsp_s8_params *p,
+                                   const int8_t *input, const int8_t *weights,
+                                   const int32_t *bias, const int32_t *multiplier,
+                                   const int32_t *shift, int8_t *output, void *scratch);
+int32_t tm_depthwise_conv2d_dsp_s8_get_buffer_size(const tm_depthwise_conv2d_dsp_s8_params *p);
+int tm_depthwise_conv2d_dsp_s8(const tm_depthwise_conv2d_dsp_s8_params *p, const int8_t *input,
+                               const int8_t *weights, const int32_t *bias,
+                               const int32_t *multiplier, const int32_t *shift, int8_t *output,
+                               void *scratch);
 /* float32 FPU variants (tm_fpu_f32.h): register-blocked, bit-identical to the generic kernels.
  * packed_weights: [out channels, depth] packed by 4 (see tm_fpu_f32.h). */
 int tm_conv2d_1x1_f32(const tm_conv2d_f32_params *p, const float *input,

@@ -78,6 +78,12 @@ int tm_fully_connected_generic_s8(const tm_fully_connected_s8_params *p, const i
                                   const int8_t *weights, const int32_t *bias,
                                   const int32_t *multiplier, const int32_t *shift,
                                   int8_t *output);
+/* DSP (tm_gemm_s8.h): weights and offset_terms as tm_conv2d_1x1_dsp_s8's */
+int32_t tm_fully_connected_dsp_s8_get_buffer_size(const tm_fully_connected_s8_params *p);
+int tm_fully_connected_dsp_s8(const tm_fully_connected_s8_params *p, const int8_t *input,
+                              const int8_t *weights, const int32_t *offset_terms,
+                              const int32_t *multiplier, const int32_t *shift, int8_t *output,
+                              void *scratch);
 int tm_fully_connected_generic_f32(const tm_fully_connected_f32_params *p, const float *input,
                                    const float *weights, const float *bias, float *output);
 
@@ -144,6 +150,18 @@ int tm_conv2d_generic_s8(const tm_conv2d_s8_params *p, const int8_t *input,
 int tm_conv2d_1x1_s8(const tm_conv2d_s8_params *p, const int8_t *input, const int8_t *weights,
                      const int32_t *offset_terms,
                      const int32_t *multiplier, const int32_t *shift, int8_t *output);
+/* DSP (tm_gemm_s8.h): weights packed by tinyml/kernels/gemm_s8.py, offset_terms[o] = bias[o]
+ * + input_offset * sum(weights[o]); scratch of tm_<kernel>_get_buffer_size bytes, 4-aligned. */
+int32_t tm_conv2d_1x1_dsp_s8_get_buffer_size(const tm_conv2d_s8_params *p);
+int tm_conv2d_1x1_dsp_s8(const tm_conv2d_s8_params *p, const int8_t *input,
+                         const int8_t *weights, const int32_t *offset_terms,
+                         const int32_t *multiplier, const int32_t *shift, int8_t *output,
+                         void *scratch);
+int32_t tm_conv2d_im2col_dsp_s8_get_buffer_size(const tm_conv2d_s8_params *p);
+int tm_conv2d_im2col_dsp_s8(const tm_conv2d_s8_params *p, const int8_t *input,
+                            const int8_t *weights, const int32_t *offset_terms,
+                            const int32_t *multiplier, const int32_t *shift, int8_t *output,
+                            void *scratch);
 int tm_conv2d_generic_f32(const tm_conv2d_f32_params *p, const float *input,
                           const float *weights, const float *bias, float *output);
 int tm_depthwise_conv2d_generic_s8(const tm_depthwise_conv2d_s8_params *p, const int8_t *input,

@@ -1,7 +1,8 @@
-"""When the fast output stage (codegen/kernels/tm_requant.h) is exact: its rounding sum
-x + 2^(right-1) must stay inside int32, and x is at most the accumulator's magnitude (the
-multiplier is below 2^31 and a right shift means no left shift). Both bounds come from the
-constant weights and bias at compile time."""
+"""When the fast output stages are exact. tm_requant.h's rounding sum x + 2^(right-1) must
+stay inside int32 (x is at most the accumulator's magnitude: the multiplier is below 2^31 and
+a right shift means no left shift); tm_gemm_s8.h's SMMULR of acc << (left + 1) needs that
+shifted accumulator inside int32. Both bounds come from the constant weights and bias at
+compile time."""
 
 from __future__ import annotations
 
@@ -33,3 +34,10 @@ def node_bias(node: Node, graph: Graph) -> np.ndarray | None:
     if len(node.inputs) > 2 and node.inputs[2]:
         return graph.tensor(node.inputs[2]).data
     return None
+
+
+def doubled_fits(bounds: np.ndarray, shift: np.ndarray) -> bool:
+    """|acc| * 2^(left + 1) stays inside int32 for every channel (SMMULR of the doubled,
+    left-shifted accumulator is TFLite's doubling high multiply)."""
+    left = np.maximum(np.asarray(shift, dtype=np.int64), 0) + 1
+    return bool(np.all(np.broadcast_to(bounds, left.shape) << left <= INT32_MAX))

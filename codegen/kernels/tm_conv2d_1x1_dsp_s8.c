@@ -1,0 +1,43 @@
+#include "tm_gemm_s8.h"
+
+/* Pointwise conv as a GEMM: four pixels of a row at a time become interleaved int16 columns
+ * in scratch and meet every output channel (tm_gemm_s8.h); a row's last pixels one by one.
+ * Rows are read and written by pitch, so a region of a larger tensor works as a whole one;
+ * a whole tensor (rows back to back) is one long row. */
+int32_t tm_conv2d_1x1_dsp_s8_get_buffer_size(const tm_conv2d_s8_params *p)
+{
+    const int32_t depth4 = (p->geometry.in_c + 3) / 4 * 4;
+    return 4 * depth4 * (int32_t)sizeof(int16_t);
+}
+
+int tm_conv2d_1x1_dsp_s8(const tm_conv2d_s8_params *p, const int8_t *input,
+                         const int8_t *weights, const int32_t *offset_terms,
+                         const int32_t *multiplier, const int32_t *shift, int8_t *output,
+                         void *scratch)
+{
+    const tm_conv_geometry *g = &p->geometry;
+    const int32_t depth4 = (g->in_c + 3) / 4 * 4;
+    const tm_gemm_output o = {offset_terms, multiplier, shift, p->output_offset, p->act_min,
+                              p->act_max};
+    uint32_t *columns = (uint32_t *)scratch;
+    const int contiguous = g->in_pitch == g->in_w * g->in_c && g->out_pitch == g->out_w * g->out_c;
+    const int32_t rows = contiguous ? 1 : g->batches * g->out_h;
+    const int32_t width = contiguous ? g->batches * g->out_h * g->out_w : g->out_w;
+    for (int32_t row = 0; row < rows; ++row) {
+        const int8_t *x = input + row * g->in_pitch;
+        int8_t *y = output + row * g->out_pitch;
+        int32_t i = 0;
+        for (; i + 4 <= width; i += 4) {
+            for (int32_t c = 0; c < 4; ++c) {
+                tm_column_padded_s16(columns + 2 * c, x + (i + c) * g->in_c, g->in_c, 8);
+            }
+            tm_gemm_4_columns(columns, weights, depth4, g->out_c, &o, y + i * g->out_c,
+                              g->out_c);
+        }
+        for (; i < width; ++i) {
+            tm_column_padded_s16(columns, x + i * g->in_c, g->in_c, 2);
+            tm_gemm_1_column(columns, weights, depth4, g->out_c, &o, y + i * g->out_c);
+        }
+    }
+    return TM_OK;
+}

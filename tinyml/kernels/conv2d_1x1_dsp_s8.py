@@ -1,0 +1,42 @@
+"""Conv2D int8, pointwise, on cores with the DSP extension: the SMLAD GEMM of
+codegen/kernels/tm_gemm_s8.h, four pixels per weight word."""
+
+from __future__ import annotations
+
+from ..ops.base import Arg, ConstArray, tensor_args
+from ..ops.conv2d import conv2d_params, int8_consts, is_pointwise, kernel_call, prepare_int8
+from ..targets.cores import DSP
+from .gemm_s8 import conv_rows, depth4, gemm_consts, gemm_fits
+from .output_stage import node_bias
+from .registry import variant
+
+
+def _int8(node, graph):
+    return prepare_int8(node, graph, graph.tensor(node.inputs[1]).shape[0])
+
+
+def _applies(node, graph) -> bool:
+    if not is_pointwise(node, graph):
+        return False
+    p = _int8(node, graph)
+    return gemm_fits(conv_rows(node, graph), node_bias(node, graph), p.input_offset, p.shift)
+
+
+def scratch_bytes(node, graph) -> int:
+    """Four int16 columns of depth4 (tm_conv2d_1x1_dsp_s8_get_buffer_size)."""
+    return 4 * depth4(graph.tensor(node.inputs[0]).shape[3]) * 2
+
+
+@variant(op="Conv2D", act="int8", weights="int8", features=(DSP,), condition=_applies,
+         reason="pointwise, DSP: SMLAD GEMM 4 pixels x 1 channel", scratch=scratch_bytes,
+         priority=20)
+def tm_conv2d_1x1_dsp_s8(node, graph):
+    p = _int8(node, graph)
+    packed, terms = gemm_consts(node, graph, conv_rows(node, graph), p.input_offset)
+    return kernel_call("tm_conv2d_1x1_dsp_s8",
+                       (Arg("params"), tensor_args(node.inputs[0])[0], Arg("const", "weights"),
+                        Arg("const", "offset_terms"), Arg("const", "multiplier"),
+                        Arg("const", "shift"), *tensor_args(node.outputs[0]), Arg("scratch")),
+                       "tm_conv2d_s8_params", conv2d_params(node, graph, p),
+                       (ConstArray("weights", "int8_t", packed),
+                        ConstArray("offset_terms", "int32_t", terms), *int8_consts(p)))

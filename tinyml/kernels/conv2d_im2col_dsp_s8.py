@@ -1,0 +1,44 @@
+"""Conv2D int8, one group, any kernel, stride, dilation and padding, on cores with the DSP
+extension: each output pixel's window as an int16 column (im2col), then the SMLAD GEMM of
+codegen/kernels/tm_gemm_s8.h; padding taps hold the input zero point."""
+
+from __future__ import annotations
+
+from ..ops.base import Arg, ConstArray, tensor_args
+from ..ops.conv2d import conv2d_params, int8_consts, kernel_call, prepare_int8
+from ..targets.cores import DSP
+from .gemm_s8 import conv_rows, depth4, gemm_consts, gemm_fits
+from .output_stage import node_bias
+from .registry import variant
+
+
+def _int8(node, graph):
+    return prepare_int8(node, graph, graph.tensor(node.inputs[1]).shape[0])
+
+
+def _applies(node, graph) -> bool:
+    if node.attrs.groups != 1:
+        return False
+    p = _int8(node, graph)
+    return gemm_fits(conv_rows(node, graph), node_bias(node, graph), p.input_offset, p.shift)
+
+
+def scratch_bytes(node, graph) -> int:
+    """Four int16 columns and one int8 window of depth4 (its C get_buffer_size)."""
+    d4 = depth4(conv_rows(node, graph).shape[1])
+    return 4 * d4 * 2 + d4
+
+
+@variant(op="Conv2D", act="int8", weights="int8", features=(DSP,), condition=_applies,
+         reason="one group, DSP: im2col + SMLAD GEMM 4 pixels x 1 channel",
+         scratch=scratch_bytes, priority=15)
+def tm_conv2d_im2col_dsp_s8(node, graph):
+    p = _int8(node, graph)
+    packed, terms = gemm_consts(node, graph, conv_rows(node, graph), p.input_offset)
+    return kernel_call("tm_conv2d_im2col_dsp_s8",
+                       (Arg("params"), tensor_args(node.inputs[0])[0], Arg("const", "weights"),
+                        Arg("const", "offset_terms"), Arg("const", "multiplier"),
+                        Arg("const", "shift"), *tensor_args(node.outputs[0]), Arg("scratch")),
+                       "tm_conv2d_s8_params", conv2d_params(node, graph, p),
+                       (ConstArray("weights", "int8_t", packed),
+                        ConstArray("offset_terms", "int32_t", terms), *int8_consts(p)))

@@ -361,11 +361,14 @@ int tm_div_generic_f32(const tm_binary_f32_params *p, const float *input1, const
 
 /* Pooling windows: pad_top/pad_left only; cells outside the image are skipped (not counted
  * by the average); window cells are dilation_h/dilation_w apart (1: adjacent). int8 input and
- * output share their quantization, as TFLM requires. */
+ * output share their quantization, as TFLM requires. in_pitch/out_pitch: elements from one
+ * row to the next, as tm_conv_geometry's (a region of the output from a window of the input,
+ * tinyml/kernels/regions.py). */
 typedef struct {
     int32_t batches, in_h, in_w, channels, out_h, out_w;
     int32_t kernel_h, kernel_w, stride_h, stride_w, pad_top, pad_left;
     int32_t dilation_h, dilation_w;
+    int32_t in_pitch, out_pitch;
 } tm_pool2d_shape;
 
 typedef struct {
@@ -382,6 +385,9 @@ int tm_avgpool2d_generic_s8(const tm_pool2d_s8_params *p, const int8_t *input, i
 int tm_avgpool2d_generic_f32(const tm_pool2d_f32_params *p, const float *input, float *output);
 int tm_maxpool2d_generic_s8(const tm_pool2d_s8_params *p, const int8_t *input, int8_t *output);
 int tm_maxpool2d_generic_f32(const tm_pool2d_f32_params *p, const float *input, float *output);
+/* four channels per word (SXTAB16 sums, SSUB8 + SEL maxima); average: at most 256 cells */
+int tm_avgpool2d_dsp_s8(const tm_pool2d_s8_params *p, const int8_t *input, int8_t *output);
+int tm_maxpool2d_dsp_s8(const tm_pool2d_s8_params *p, const int8_t *input, int8_t *output);
 
 /* Mean of [outer, reduce, inner] over the middle axis. int8 as TFLM's MEAN: the input sum
  * minus reduce * input zero point, requantized by a multiplier that already holds 1/reduce. */

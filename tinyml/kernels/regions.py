@@ -7,6 +7,7 @@ into the input tensor, its size is in_h x in_w, and pad_top/pad_left are the pad
 above and before it (zero inside the image); windows are clipped at in_h/in_w, which is the
 bottom/right padding exactly when the window reaches the image's edge. The patch-based
 schedule calls kernels this way; tests/region_checks.py shows region by region equals whole.
+Pools (tm_pool2d_shape) name the same fields `shape.*`, with one `channels` for in_c and out_c.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 GEOMETRY = "geometry."
+PREFIXES = (GEOMETRY, "shape.")   # conv-like kernels, pools
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,13 @@ def _window(first_out: int, end_out: int, stride: int, pad: int, kernel: int, di
     return first, end - first, first - origin
 
 
+def _prefix(params: tuple[tuple[str, int], ...]) -> str:
+    return next(p for p in PREFIXES if any(name.startswith(p) for name, _ in params))
+
+
 def region_call(params: tuple[tuple[str, int], ...], region: Region) -> RegionCall:
-    g = {name[len(GEOMETRY):]: value for name, value in params if name.startswith(GEOMETRY)}
+    prefix = _prefix(params)
+    g = {name[len(prefix):]: value for name, value in params if name.startswith(prefix)}
     if g["batches"] != 1:
         raise ValueError("regions are of one image: batches must be 1")
     if not (0 <= region.top < region.bottom <= g["out_h"]
@@ -54,10 +61,11 @@ def region_call(params: tuple[tuple[str, int], ...], region: Region) -> RegionCa
                                  g["kernel_w"], g["dilation_w"], g["in_w"])
     changed = {"in_h": in_h, "in_w": in_w, "pad_top": pad_top, "pad_left": pad_left,
                "out_h": region.bottom - region.top, "out_w": region.right - region.left}
-    new = tuple((name, changed.get(name[len(GEOMETRY):], value) if name.startswith(GEOMETRY)
+    new = tuple((name, changed.get(name[len(prefix):], value) if name.startswith(prefix)
                  else value) for name, value in params)
-    return RegionCall(new, y0 * g["in_pitch"] + x0 * g["in_c"],
-                      region.top * g["out_pitch"] + region.left * g["out_c"])
+    in_c, out_c = g.get("in_c", g.get("channels")), g.get("out_c", g.get("channels"))
+    return RegionCall(new, y0 * g["in_pitch"] + x0 * in_c,
+                      region.top * g["out_pitch"] + region.left * out_c)
 
 
 def grid(out_h: int, out_w: int, rows: int, cols: int) -> list[Region]:

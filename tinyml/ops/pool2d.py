@@ -66,7 +66,8 @@ def lower_pool(kernel: str, node: Node, graph: Graph, dtype: str) -> KernelCall:
              ("kernel_h", a.kernel[0]), ("kernel_w", a.kernel[1]),
              ("stride_h", a.strides[0]), ("stride_w", a.strides[1]),
              ("pad_top", a.pads[0]), ("pad_left", a.pads[1]),
-             ("dilation_h", a.dilations[0]), ("dilation_w", a.dilations[1]))
+             ("dilation_h", a.dilations[0]), ("dilation_w", a.dilations[1]),
+             ("in_pitch", x.shape[2] * x.shape[3]), ("out_pitch", y.shape[2] * y.shape[3]))
     if dtype == "int8":
         params_type, act = "tm_pool2d_s8_params", int8_act_range(node, graph)
     else:

@@ -1,6 +1,7 @@
 /* Per-byte signed max and min of four int8 lanes (SSUB8 sets a GE flag per byte where
  * x >= y; SEL takes x's byte there, y's elsewhere): ACLE where the core has SIMD32, the same
- * lane by lane in portable C elsewhere (tests/test_dsp_bytes.py holds them together). */
+ * lane by lane in portable C elsewhere (tests/test_dsp_bytes.py checks the portable C against
+ * the instructions; the kernels' Cortex-M4 tests run the ACLE form). */
 #ifndef TM_DSP_BYTES_H
 #define TM_DSP_BYTES_H
 

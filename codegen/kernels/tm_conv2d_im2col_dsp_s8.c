@@ -22,21 +22,50 @@ static int tm_tap_inside(int32_t i, int32_t size)
     return i >= 0 && i < size;
 }
 
-/* Output pixel (oy, ox)'s window as a column, `step` words per group. */
+/* A few bytes, a word at a time (a memcpy call costs more than these copies). */
+static void tm_copy_bytes(int8_t *dst, const int8_t *src, int32_t count)
+{
+    int32_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        const uint32_t v = tm_load_u32(src + i);
+        memcpy(dst + i, &v, sizeof v);
+    }
+    for (; i < count; ++i) {
+        dst[i] = src[i];
+    }
+}
+
+static void tm_fill_bytes(int8_t *dst, int8_t value, int32_t count)
+{
+    for (int32_t i = 0; i < count; ++i) {
+        dst[i] = value;
+    }
+}
+
+/* Output pixel (oy, ox)'s window as a column, `step` words per group. A kernel row wholly
+ * inside the image with no dilation is one run of kernel_w * in_c bytes. */
 static void tm_im2col(uint32_t *column, int32_t step, const int8_t *input,
                       const tm_conv_geometry *g, int32_t oy, int32_t ox, int8_t zero_point,
                       int8_t *window)
 {
     const int32_t iy0 = oy * g->stride_h - g->pad_top;
     const int32_t ix0 = ox * g->stride_w - g->pad_left;
+    const int32_t run = g->kernel_w * g->in_c;
+    const int whole_rows = g->dilation_w == 1 && ix0 >= 0 && ix0 + g->kernel_w <= g->in_w;
     if (g->in_c % 4 == 0) {
         const uint32_t zero16 = (uint32_t)(uint16_t)zero_point * 0x00010001u;
         const int32_t groups = g->in_c / 4;
         for (int32_t fy = 0; fy < g->kernel_h; ++fy) {
             const int32_t iy = iy0 + fy * g->dilation_h;
+            const int row_inside = tm_tap_inside(iy, g->in_h);
+            if (row_inside && whole_rows) {
+                tm_column_s16(column, input + iy * g->in_pitch + ix0 * g->in_c, run, step);
+                column += groups * g->kernel_w * step;
+                continue;
+            }
             for (int32_t fx = 0; fx < g->kernel_w; ++fx) {
                 const int32_t ix = ix0 + fx * g->dilation_w;
-                if (tm_tap_inside(iy, g->in_h) && tm_tap_inside(ix, g->in_w)) {
+                if (row_inside && tm_tap_inside(ix, g->in_w)) {
                     tm_column_s16(column, input + iy * g->in_pitch + ix * g->in_c, g->in_c, step);
                 } else {
                     for (int32_t k = 0; k < groups; ++k) {
@@ -52,12 +81,18 @@ static void tm_im2col(uint32_t *column, int32_t step, const int8_t *input,
     int8_t *w = window;
     for (int32_t fy = 0; fy < g->kernel_h; ++fy) {
         const int32_t iy = iy0 + fy * g->dilation_h;
+        const int row_inside = tm_tap_inside(iy, g->in_h);
+        if (row_inside && whole_rows) {
+            tm_copy_bytes(w, input + iy * g->in_pitch + ix0 * g->in_c, run);
+            w += run;
+            continue;
+        }
         for (int32_t fx = 0; fx < g->kernel_w; ++fx) {
             const int32_t ix = ix0 + fx * g->dilation_w;
-            if (tm_tap_inside(iy, g->in_h) && tm_tap_inside(ix, g->in_w)) {
-                memcpy(w, input + iy * g->in_pitch + ix * g->in_c, (size_t)g->in_c);
+            if (row_inside && tm_tap_inside(ix, g->in_w)) {
+                tm_copy_bytes(w, input + iy * g->in_pitch + ix * g->in_c, g->in_c);
             } else {
-                memset(w, zero_point, (size_t)g->in_c);
+                tm_fill_bytes(w, zero_point, g->in_c);
             }
             w += g->in_c;
         }

@@ -53,7 +53,9 @@ static inline void tm_column_padded_s16(uint32_t *column, const int8_t *x, int32
     tm_column_s16(column, x, whole, step);
     if (whole < count) {
         int8_t group[4] = {0, 0, 0, 0};
-        memcpy(group, x + whole, (size_t)(count - whole));
+        for (int32_t i = whole; i < count; ++i) {
+            group[i - whole] = x[i];
+        }
         tm_column_s16(column + whole / 4 * step, group, 4, step);
     }
 }

@@ -4,10 +4,9 @@ codegen/kernels/tm_gemm_s8.h, four pixels per weight word."""
 from __future__ import annotations
 
 from ..ops.base import Arg, ConstArray, tensor_args
-from ..ops.conv2d import conv2d_params, int8_consts, is_pointwise, kernel_call, prepare_int8
+from ..ops.conv2d import conv2d_params, is_pointwise, kernel_call, prepare_int8
 from ..targets.cores import DSP
-from .gemm_s8 import conv_rows, depth4, gemm_consts, gemm_fits
-from .output_stage import node_bias
+from .gemm_s8 import conv_rows, depth4, layer_output, pack_weights
 from .registry import variant
 
 
@@ -18,8 +17,7 @@ def _int8(node, graph):
 def _applies(node, graph) -> bool:
     if not is_pointwise(node, graph):
         return False
-    p = _int8(node, graph)
-    return gemm_fits(conv_rows(node, graph), node_bias(node, graph), p.input_offset, p.shift)
+    return layer_output(node, graph, conv_rows(node, graph), _int8(node, graph)) is not None
 
 
 def scratch_bytes(node, graph) -> int:
@@ -32,11 +30,11 @@ def scratch_bytes(node, graph) -> int:
          priority=20)
 def tm_conv2d_1x1_dsp_s8(node, graph):
     p = _int8(node, graph)
-    packed, terms = gemm_consts(node, graph, conv_rows(node, graph), p.input_offset)
+    rows = conv_rows(node, graph)
+    out = layer_output(node, graph, rows, p)
     return kernel_call("tm_conv2d_1x1_dsp_s8",
                        (Arg("params"), tensor_args(node.inputs[0])[0], Arg("const", "weights"),
                         Arg("const", "offset_terms"), Arg("const", "multiplier"),
                         Arg("const", "shift"), *tensor_args(node.outputs[0]), Arg("scratch")),
                        "tm_conv2d_s8_params", conv2d_params(node, graph, p),
-                       (ConstArray("weights", "int8_t", packed),
-                        ConstArray("offset_terms", "int32_t", terms), *int8_consts(p)))
+                       (ConstArray("weights", "int8_t", pack_weights(rows)), *out.consts()))

@@ -4,14 +4,11 @@ rows paired so one SXTB16 and two SMLAD make four products (gemm_s8.pack_row_pai
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..ops.base import Arg, ConstArray, tensor_args
 from ..ops.conv2d import kernel_call
 from ..ops.fully_connected import prepare_int8
 from ..targets.cores import DSP
-from .gemm_s8 import depth4, gemm_fits, offset_terms, pack_row_pairs
-from .output_stage import node_bias
+from .gemm_s8 import depth4, layer_output, pack_row_pairs
 from .registry import variant
 
 
@@ -23,8 +20,7 @@ def _applies(node, graph) -> bool:
     w = graph.tensor(node.inputs[1])
     if w.quant is None or any(w.quant.zero_point):
         return False
-    p = prepare_int8(node, graph)
-    return gemm_fits(_rows(node, graph), node_bias(node, graph), p.input_offset, p.shift)
+    return layer_output(node, graph, _rows(node, graph), prepare_int8(node, graph)) is not None
 
 
 def scratch_bytes(node, graph) -> int:
@@ -39,8 +35,7 @@ def tm_fully_connected_dsp_s8(node, graph):
     p = prepare_int8(node, graph)
     n_out, n_in = w.shape
     rows = _rows(node, graph)
-    packed = pack_row_pairs(rows)
-    terms = offset_terms(rows, node_bias(node, graph), p.input_offset).astype(np.int32)
+    out = layer_output(node, graph, rows, p)
     return kernel_call("tm_fully_connected_dsp_s8",
                        (Arg("params"), tensor_args(node.inputs[0])[0], Arg("const", "weights"),
                         Arg("const", "offset_terms"), Arg("const", "multiplier"),
@@ -49,7 +44,4 @@ def tm_fully_connected_dsp_s8(node, graph):
                        (("batches", x.size // n_in), ("in_features", n_in), ("out_features", n_out),
                         ("input_offset", p.input_offset), ("output_offset", p.output_offset),
                         ("act_min", p.act_min), ("act_max", p.act_max)),
-                       (ConstArray("weights", "int8_t", packed),
-                        ConstArray("offset_terms", "int32_t", terms),
-                        ConstArray("multiplier", "int32_t", p.multiplier),
-                        ConstArray("shift", "int32_t", p.shift)))
+                       (ConstArray("weights", "int8_t", pack_row_pairs(rows)), *out.consts()))

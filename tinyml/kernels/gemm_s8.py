@@ -3,11 +3,14 @@ inner loop, the offset folded into one constant per channel, and when that is ex
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..ir import Graph, Node
-from .output_stage import (INT32_MAX, accumulator_bounds, doubled_fits, node_bias,
-                           rounding_fits)
+from ..numerics import multiply_by_quantized_multiplier
+from ..ops.base import ConstArray
+from .output_stage import INT32_MAX, accumulator_bounds, doubled_ok, node_bias, rounding_ok
 
 GROUP = 4   # int8 values per SXTB16 pair of words
 BLOCK = 4   # output channels whose groups alternate (TM_GEMM_BLOCK)
@@ -63,16 +66,45 @@ def offset_terms(rows: np.ndarray, bias: np.ndarray | None, input_offset: int) -
     return terms
 
 
-def gemm_fits(rows: np.ndarray, bias: np.ndarray | None, input_offset: int,
-              shift: np.ndarray) -> bool:
-    """The folded sums stay inside int32 (offset terms, plus raw int8 inputs of magnitude at
-    most 128 against the weights), and so do the output stage's doubled accumulator and its
-    rounding."""
+@dataclass(frozen=True)
+class GemmOutput:
+    """The per-channel constants the DSP GEMM kernels read: offset terms, multiplier, shift."""
+    terms: np.ndarray
+    multiplier: np.ndarray
+    shift: np.ndarray
+
+    def consts(self) -> tuple[ConstArray, ...]:
+        return (ConstArray("offset_terms", "int32_t", self.terms),
+                ConstArray("multiplier", "int32_t", self.multiplier),
+                ConstArray("shift", "int32_t", self.shift))
+
+
+def gemm_output(rows: np.ndarray, bias: np.ndarray | None, input_offset: int,
+                multiplier: np.ndarray, shift: np.ndarray) -> GemmOutput | None:
+    """The constants under which the kernels are exact, or None where they cannot be.
+
+    The folded sums must stay inside int32 (offset terms, plus raw int8 inputs of magnitude
+    at most 128 against the weights), and so must the output stage's doubled accumulator and
+    its rounding. A channel whose weights are all zero outputs a constant, requantize(bias);
+    models carry such dead channels with biases near 2^30 and shifts near -31, beyond the
+    fast output stage: the same constant comes from terms 2c, multiplier 2^30, shift 0."""
+    channels = rows.shape[0]
+    multiplier = np.broadcast_to(np.asarray(multiplier, dtype=np.int64), (channels,)).copy()
+    shift = np.broadcast_to(np.asarray(shift, dtype=np.int64), (channels,)).copy()
     terms = offset_terms(rows, bias, input_offset)
-    raw = np.abs(terms) + accumulator_bounds(rows, 0, None, input_span=128)
     true = accumulator_bounds(rows, 0, bias)
-    return (bool(np.all(raw <= INT32_MAX)) and rounding_fits(true, shift)
-            and doubled_fits(true, shift))
+    ok = rounding_ok(true, shift) & doubled_ok(true, shift)
+    constant = ~rows.any(axis=1)
+    if np.any(~ok & ~constant):
+        return None
+    fix = ~ok
+    value = multiply_by_quantized_multiplier(terms[fix], multiplier[fix], shift[fix])
+    terms[fix] = 2 * np.clip(value, -1024, 1024)
+    multiplier[fix], shift[fix] = 1 << 30, 0
+    raw = np.abs(terms) + accumulator_bounds(rows, 0, None, input_span=128)
+    if np.any(raw > INT32_MAX):
+        return None
+    return GemmOutput(terms.astype(np.int32), multiplier.astype(np.int32), shift.astype(np.int32))
 
 
 def conv_rows(node: Node, graph: Graph) -> np.ndarray:
@@ -81,7 +113,6 @@ def conv_rows(node: Node, graph: Graph) -> np.ndarray:
     return w.reshape(w.shape[0], -1)
 
 
-def gemm_consts(node: Node, graph: Graph, rows: np.ndarray, input_offset: int):
-    """(packed weights, offset terms) of a layer, as int8 and int32 arrays."""
-    terms = offset_terms(rows, node_bias(node, graph), input_offset)
-    return pack_weights(rows), terms.astype(np.int32)
+def layer_output(node: Node, graph: Graph, rows: np.ndarray, p) -> GemmOutput | None:
+    """gemm_output for a layer whose int8 params (input offset, multipliers, shifts) are p."""
+    return gemm_output(rows, node_bias(node, graph), p.input_offset, p.multiplier, p.shift)

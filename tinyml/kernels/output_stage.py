@@ -24,10 +24,15 @@ def accumulator_bounds(weights: np.ndarray, channel_axis: int, bias: np.ndarray 
     return bound
 
 
-def rounding_fits(bounds: np.ndarray, shift: np.ndarray) -> bool:
+def rounding_ok(bounds: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Per channel: the rounding sum |acc| + 2^(right-1) stays inside int32."""
     right = np.maximum(-np.asarray(shift, dtype=np.int64), 0)
     half = np.where(right > 0, np.left_shift(np.int64(1), np.maximum(right - 1, 0)), 0)
-    return bool(np.all(np.broadcast_to(bounds, half.shape) + half <= INT32_MAX))
+    return np.broadcast_to(bounds, half.shape) + half <= INT32_MAX
+
+
+def rounding_fits(bounds: np.ndarray, shift: np.ndarray) -> bool:
+    return bool(np.all(rounding_ok(bounds, shift)))
 
 
 def node_bias(node: Node, graph: Graph) -> np.ndarray | None:
@@ -36,8 +41,12 @@ def node_bias(node: Node, graph: Graph) -> np.ndarray | None:
     return None
 
 
-def doubled_fits(bounds: np.ndarray, shift: np.ndarray) -> bool:
-    """|acc| * 2^(left + 1) stays inside int32 for every channel (SMMULR of the doubled,
+def doubled_ok(bounds: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Per channel: |acc| * 2^(left + 1) stays inside int32 (SMMULR of the doubled,
     left-shifted accumulator is TFLite's doubling high multiply)."""
     left = np.maximum(np.asarray(shift, dtype=np.int64), 0) + 1
-    return bool(np.all(np.broadcast_to(bounds, left.shape) << left <= INT32_MAX))
+    return np.broadcast_to(bounds, left.shape) << left <= INT32_MAX
+
+
+def doubled_fits(bounds: np.ndarray, shift: np.ndarray) -> bool:
+    return bool(np.all(doubled_ok(bounds, shift)))

@@ -77,6 +77,9 @@ def _q(scale, zero_point):
 def _graphs() -> list[Graph]:
     rng = np.random.default_rng(7)
     graphs = []
+    # the DSP depthwise variants: a 3x3 layer and a 5x5 one (tinyml/kernels/depthwise_*_dsp_s8.py)
+    graphs += [depthwise_graph(rng, (1, 6, 6, 5, 1, kernel, (1, 1), (1, 1), "same", NO_ACT), "int8")
+               for kernel in ((3, 3), (5, 5))]
     for dtype in ("int8", "float32"):
         graphs += [conv_graph(rng, case, dtype) for case in CONV_CASES]
         graphs += [depthwise_graph(rng, case, dtype) for case in DEPTHWISE_CASES]

@@ -27,6 +27,13 @@
 
 #define TM_DW_GROUP 4
 
+/* Kept out of line where inlining would crowd the caller's registers into spills. */
+#if defined(__GNUC__)
+#define TM_DW_NOINLINE __attribute__((noinline))
+#else
+#define TM_DW_NOINLINE
+#endif
+
 /* Words of a plane row: every column a pass A reads, and one more for its last pair. */
 static inline int32_t tm_dw_plane_words(const tm_conv_geometry *g)
 {
@@ -70,9 +77,9 @@ static inline uint32_t tm_dw_pair(int32_t lo, int32_t hi)
 
 /* One input row (NULL: a row of padding) of channels c0 .. c0 + n - 1 into plane row `dst`
  * (channel k's at dst + k * plane_stride), `words` words each. */
-static inline void tm_dw_convert_row(const int8_t *row, const tm_conv_geometry *g, int32_t c0,
-                                     int32_t n, int32_t offset, uint32_t *dst, int32_t words,
-                                     int32_t plane_stride)
+TM_DW_NOINLINE static void tm_dw_convert_row(const int8_t *row, const tm_conv_geometry *g,
+                                             int32_t c0, int32_t n, int32_t offset,
+                                             uint32_t *dst, int32_t words, int32_t plane_stride)
 {
     int32_t j = 0;
     if (row != NULL) {
@@ -149,23 +156,45 @@ static inline int32_t tm_dw_weight(const tm_dw_band *b, int32_t tap)
     return b->weights[tap * b->g->out_c] * (1 << b->scale);
 }
 
+/* Pass B's loop; `rounds` (right > 0) and `full` (the clamp is int8's own range) are constants
+ * at each call, so each call compiles to its own branch-free loop. */
+static inline void tm_dw_output_rows(const int32_t *acc, int32_t rows, int32_t out_w,
+                                     int32_t out_c, int32_t pitch, int8_t *y, int32_t bias,
+                                     int32_t multiplier, int32_t round, int32_t right,
+                                     int32_t lo, int32_t hi, int rounds, int full)
+{
+    for (int32_t r = 0; r < rows; ++r, y += pitch) {
+        int8_t *out = y;
+        for (const int32_t *end = acc + out_w; acc < end; ++acc, out += out_c) {
+            int32_t v = tm_smmulr(*acc + bias, multiplier);
+            v = rounds ? (v + round + (v >> 31)) >> right : v + round;
+            *out = full ? (int8_t)tm_ssat(v, 8) : tm_clamp_s8(v, lo, hi);
+        }
+    }
+}
+
 /* Pass B: add the (scaled) bias to `rows` x out_w accumulators, requantize them into the
- * output, y at (row 0, column 0) of this channel. */
-static inline void tm_dw_output(const int32_t *acc, int32_t rows, const tm_conv_geometry *g,
-                                int8_t *y, int32_t bias, int32_t multiplier, int32_t shift,
-                                int32_t output_offset, int32_t lo, int32_t hi)
+ * output, y at (row 0, column 0) of this channel. The output zero point joins the rounding
+ * constant: (v + 2^(right-1) + zp 2^right - (v < 0)) >> right. */
+TM_DW_NOINLINE static void tm_dw_output(const int32_t *acc, int32_t rows,
+                                        const tm_conv_geometry *g, int8_t *y, int32_t bias,
+                                        int32_t multiplier, int32_t shift,
+                                        int32_t output_offset, int32_t lo, int32_t hi)
 {
     const int32_t right = shift > 0 ? 0 : -shift;
-    const int32_t round = right > 0 ? (1 << (right - 1)) + output_offset * (1 << right)
-                                    : output_offset;
-    const int full_range = lo == -128 && hi == 127;
-    for (int32_t r = 0; r < rows; ++r, y += g->out_pitch, acc += g->out_w) {
-        int8_t *out = y;
-        for (int32_t i = 0; i < g->out_w; ++i, out += g->out_c) {
-            int32_t v = tm_smmulr(acc[i] + bias, multiplier);
-            v = right > 0 ? (v + round + (v >> 31)) >> right : v + round;
-            *out = full_range ? (int8_t)tm_ssat(v, 8) : tm_clamp_s8(v, lo, hi);
-        }
+    const int32_t out_w = g->out_w, out_c = g->out_c, pitch = g->out_pitch;
+    if (right == 0) {
+        tm_dw_output_rows(acc, rows, out_w, out_c, pitch, y, bias, multiplier, output_offset, 0,
+                          lo, hi, 0, 0);
+        return;
+    }
+    const int32_t round = (1 << (right - 1)) + output_offset * (1 << right);
+    if (lo == -128 && hi == 127) {
+        tm_dw_output_rows(acc, rows, out_w, out_c, pitch, y, bias, multiplier, round, right,
+                          lo, hi, 1, 1);
+    } else {
+        tm_dw_output_rows(acc, rows, out_w, out_c, pitch, y, bias, multiplier, round, right,
+                          lo, hi, 1, 0);
     }
 }
 

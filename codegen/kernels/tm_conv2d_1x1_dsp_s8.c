@@ -17,8 +17,8 @@ int tm_conv2d_1x1_dsp_s8(const tm_conv2d_s8_params *p, const int8_t *input,
 {
     const tm_conv_geometry *g = &p->geometry;
     const int32_t depth4 = (g->in_c + 3) / 4 * 4;
-    const tm_gemm_output o = {offset_terms, multiplier, shift, p->output_offset, p->act_min,
-                              p->act_max};
+    const tm_gemm_output o = tm_gemm_output_of(offset_terms, multiplier, shift, g->out_c,
+                                               p->output_offset, p->act_min, p->act_max);
     uint32_t *columns = (uint32_t *)scratch;
     const int contiguous = g->in_pitch == g->in_w * g->in_c && g->out_pitch == g->out_w * g->out_c;
     const int32_t rows = contiguous ? 1 : g->batches * g->out_h;

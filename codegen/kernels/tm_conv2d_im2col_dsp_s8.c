@@ -108,8 +108,8 @@ int tm_conv2d_im2col_dsp_s8(const tm_conv2d_s8_params *p, const int8_t *input,
 {
     const tm_conv_geometry *g = &p->geometry;
     const int32_t depth4 = tm_im2col_depth4(g);
-    const tm_gemm_output o = {offset_terms, multiplier, shift, p->output_offset, p->act_min,
-                              p->act_max};
+    const tm_gemm_output o = tm_gemm_output_of(offset_terms, multiplier, shift, g->out_c,
+                                               p->output_offset, p->act_min, p->act_max);
     uint32_t *columns = (uint32_t *)scratch;
     int8_t *window = (int8_t *)(columns + 2 * depth4);
     const int8_t zero_point = (int8_t)(-p->input_offset);

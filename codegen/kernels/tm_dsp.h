@@ -262,4 +262,17 @@ static inline uint32_t tm_pkhtb(uint32_t a, uint32_t b, uint32_t shift)
     return (a & 0xFFFF0000u) | (tm_dsp_asr(b, shift & 31u) & 0xFFFFu);
 }
 
+/* PKHBT Rd, a, b: the bottom lane of a and the top lane of b, one instruction (GCC does not
+ * recognise the masks as PKHBT without a shift). */
+static inline uint32_t tm_pkhbt_join(uint32_t a, uint32_t b)
+{
+#if TM_DSP_ACLE
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (a & 0xFFFFu) | (b & 0xFFFF0000u);
+#endif
+}
+
 #endif /* TM_DSP_H */

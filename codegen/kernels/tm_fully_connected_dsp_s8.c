@@ -15,8 +15,9 @@ int tm_fully_connected_dsp_s8(const tm_fully_connected_s8_params *p, const int8_
                               void *scratch)
 {
     const int32_t depth4 = (p->in_features + 3) / 4 * 4;
-    const tm_gemm_output o = {offset_terms, multiplier, shift, p->output_offset, p->act_min,
-                              p->act_max};
+    const tm_gemm_output o = tm_gemm_output_of(offset_terms, multiplier, shift,
+                                               p->out_features, p->output_offset, p->act_min,
+                                               p->act_max);
     uint32_t *column = (uint32_t *)scratch;
     for (int32_t b = 0; b < p->batches; ++b) {
         tm_column_padded_s16(column, input + b * p->in_features, p->in_features, 2);

@@ -253,11 +253,27 @@ static inline int32_t tm_dot_row(const uint32_t *x, int32_t step, const int8_t *
     return acc;
 }
 
-/* The requantization constants and output range of a layer. */
+/* The requantization constants and output range of a layer; `common`: every channel shifts
+ * right and the range is all of int8 (ReLU outputs at zero point -128, or none), the case of
+ * nearly every layer, which has its own loop (tm_gemm_4_columns). */
 typedef struct {
     const int32_t *offset_terms, *multiplier, *shift;
     int32_t output_offset, lo, hi;
+    int common;
 } tm_gemm_output;
+
+static inline tm_gemm_output tm_gemm_output_of(const int32_t *offset_terms,
+                                               const int32_t *multiplier, const int32_t *shift,
+                                               int32_t channels, int32_t output_offset,
+                                               int32_t lo, int32_t hi)
+{
+    tm_gemm_output o = {offset_terms, multiplier, shift, output_offset, lo, hi,
+                        lo == -128 && hi == 127};
+    for (int32_t c = 0; c < channels && o.common; ++c) {
+        o.common = shift[c] < 0;
+    }
+    return o;
+}
 
 static inline int8_t tm_gemm_out(const tm_gemm_output *o, int32_t acc, int32_t oc)
 {
@@ -329,7 +345,27 @@ static inline void tm_gemm_4_columns(const uint32_t *x, const int8_t *weights, i
 {
     const int32_t groups = depth4 / 4;
     const int32_t blocked = channels / TM_GEMM_BLOCK * TM_GEMM_BLOCK;
-    for (int32_t oc = 0; oc < channels; ++oc) {
+    int32_t oc = 0;
+    if (o->common) {
+        const int32_t off = o->output_offset;
+        int8_t *y1 = y + stride, *y2 = y + 2 * stride, *y3 = y + 3 * stride;
+        const int8_t *block = weights;
+        for (; oc < blocked; ++oc) {
+            const int32_t t = o->offset_terms[oc];
+            int32_t acc[4] = {t, t, t, t};
+            tm_dot_4x1(x, block + (oc & 3) * 4, groups, acc);
+            if ((oc & 3) == 3) {
+                block += TM_GEMM_BLOCK * depth4;
+            }
+            const int32_t m = o->multiplier[oc], right = -o->shift[oc];
+            const int32_t half = 1 << (right - 1);
+            y[oc] = (int8_t)tm_ssat(tm_gemm_right(acc[0], m, half, right) + off, 8);
+            y1[oc] = (int8_t)tm_ssat(tm_gemm_right(acc[1], m, half, right) + off, 8);
+            y2[oc] = (int8_t)tm_ssat(tm_gemm_right(acc[2], m, half, right) + off, 8);
+            y3[oc] = (int8_t)tm_ssat(tm_gemm_right(acc[3], m, half, right) + off, 8);
+        }
+    }
+    for (; oc < channels; ++oc) {
         const int32_t t = o->offset_terms[oc];
         int32_t acc[4] = {t, t, t, t};
         if (oc < blocked) {

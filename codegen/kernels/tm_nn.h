@@ -168,6 +168,14 @@ int tm_depthwise_conv2d_generic_s8(const tm_depthwise_conv2d_s8_params *p, const
                                    const int8_t *weights, const int32_t *bias,
                                    const int32_t *multiplier, const int32_t *shift,
                                    int8_t *output);
+/* DSP, 3x3 swept down columns: offset_terms, multiplier and shift as tm_gemm_s8.h's output
+ * stage reads them (tinyml/kernels/gemm_s8.py gemm_output with no offset fold). */
+int32_t tm_depthwise_conv2d_3x3_sweep_dsp_s8_get_buffer_size(
+    const tm_depthwise_conv2d_s8_params *p);
+int tm_depthwise_conv2d_3x3_sweep_dsp_s8(const tm_depthwise_conv2d_s8_params *p,
+                                         const int8_t *input, const int8_t *weights,
+                                         const int32_t *bias_terms, const int32_t *multiplier,
+                                         const int32_t *shift, int8_t *output, void *scratch);
 int tm_depthwise_conv2d_generic_f32(const tm_depthwise_conv2d_f32_params *p, const float *input,
                                     const float *weights, const float *bias, float *output);
 /* DSP depthwise (tm_depthwise_dsp.h): the portable fields and band_rows, the output rows

@@ -86,6 +86,7 @@ static void pair(uint32_t a, uint32_t b)
     line("smmulr", a, b, 0, bits(tm_smmulr((int32_t)a, (int32_t)b)));
     line("qadd", a, b, 0, bits(tm_qadd((int32_t)a, (int32_t)b)));
     line("qsub", a, b, 0, bits(tm_qsub((int32_t)a, (int32_t)b)));
+    line("pkhbt", a, b, 0, tm_pkhbt_join(a, b));
 }
 
 static void single(uint32_t x)

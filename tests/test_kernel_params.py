@@ -116,6 +116,13 @@ def _graphs() -> list[Graph]:
     # int8 Add/Sub of same-shape inputs (tinyml/kernels/add_lut_s8.py)
     graphs += [binary_graph(op, rng, (1, 3, 4, 5), (1, 3, 4, 5), False, "int8", NO_ACT)
                for op in ("Add", "Sub")]
+    # biases near 2^31 leave no room for the portable fast variants' sums (*_fast_s8.py), so
+    # the pointwise kernel and the portable fully connected one still run somewhere
+    for g, channels in ((conv_graph(rng, (1, 4, 5, 6, 9, (1, 1), (1, 1), (1, 1), "valid", 1,
+                                          NO_ACT), "int8"), 9),
+                        (fc_graph(rng, 2, 9, 5, "int8", NO_ACT), 5)):
+        b = Tensor("b", (channels,), "int32", None, np.full(channels, 2**31 - 2**20, np.int32))
+        graphs.append(g.replace(tensors=[b]))
     return graphs
 
 

@@ -60,14 +60,18 @@ def test_pointwise_int8_conv_gets_the_1x1_variant_with_its_reason():
         g = conv_graph(rng, case, "int8")
         for core in CORES.values():
             choice = select(g, core)["conv"]
+            kind = "dsp" if DSP in core.features else "fast"
             if index in (2, 5):
-                assert choice.call.kernel == "tm_conv2d_1x1_s8"
-                assert choice.reason == "pointwise, offset terms fit int32"
-            else:
+                assert choice.call.kernel == f"tm_conv2d_1x1_{kind}_s8"
+                assert choice.reason.startswith("pointwise")
+            elif case[9] > 1:   # groups: the portable kernel only
                 assert choice.call.kernel == "tm_conv2d_generic_s8"
                 assert choice.reason == "portable"
-        assert select(conv_graph(rng, case, "float32"), HOST)["conv"].call.kernel == \
-            "tm_conv2d_generic_f32"
+            else:
+                assert choice.call.kernel == f"tm_conv2d_im2col_{kind}_s8"
+                assert choice.reason.startswith("one group")
+        assert select(conv_graph(rng, case, "float32"), get_core("cortex-m3"))["conv"] \
+            .call.kernel == "tm_conv2d_generic_f32"
 
 
 def test_features_and_priority_decide(scratch_registry):
@@ -75,13 +79,14 @@ def test_features_and_priority_decide(scratch_registry):
     generic = next(v for v in scratch_registry.VARIANTS if v.name == "Conv2D.int8.portable")
 
     @variant(op="Conv2D", act="int8", weights="int8", features=(DSP,), reason="the core has DSP",
-             priority=20)
+             priority=25)
     def tm_conv2d_demo_dsp_s8(node, graph):
         return generic.lowering(node, graph)
 
     assert select(g, get_core("cortex-m4"))["conv"].reason == "the core has DSP"
-    assert select(g, get_core("cortex-m3"))["conv"].reason == "pointwise, offset terms fit int32"
-    assert select(g, HOST)["conv"].reason == "pointwise, offset terms fit int32"
+    fast = "pointwise: portable GEMM 4 pixels x 2 channels"
+    assert select(g, get_core("cortex-m3"))["conv"].reason == fast
+    assert select(g, HOST)["conv"].reason == fast
 
 
 def test_a_false_condition_falls_back(scratch_registry):
@@ -93,7 +98,7 @@ def test_a_false_condition_falls_back(scratch_registry):
     def tm_conv2d_never_s8(node, graph):
         raise AssertionError("a variant whose condition fails is not lowered")
 
-    assert select(g, HOST)["conv"].call.kernel == "tm_conv2d_1x1_s8"
+    assert select(g, HOST)["conv"].call.kernel == "tm_conv2d_1x1_fast_s8"
     assert seen == ["conv"]
 
 
@@ -118,5 +123,5 @@ def test_report_gives_kernel_and_reason(tmp_path):
     write_library(lower_model(g, "m", get_core("cortex-m4")), tmp_path / "m",
                   {"target": "cortex-m4", "dtype": "int8"})
     layer = json.loads((tmp_path / "m" / "report.json").read_text())["layers"][0]
-    assert layer["kernel"] == "tm_conv2d_1x1_s8"
-    assert layer["variant_reason"] == "pointwise, offset terms fit int32"
+    assert layer["kernel"] == "tm_conv2d_1x1_dsp_s8"
+    assert layer["variant_reason"] == "pointwise, DSP: SMLAD GEMM 4 pixels x 1 channel"

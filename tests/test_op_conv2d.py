@@ -76,8 +76,9 @@ def test_pointwise_variant_is_chosen():
     rng = np.random.default_rng(0)
     kernels = [select(g, get_core("host"))["conv"].call.kernel
                for g in (conv_graph(rng, c, "int8") for c in CASES)]
-    assert kernels[2] == kernels[5] == "tm_conv2d_1x1_s8"
-    assert kernels[0] == kernels[3] == "tm_conv2d_generic_s8"
+    assert kernels[2] == kernels[5] == "tm_conv2d_1x1_fast_s8"
+    assert kernels[0] == "tm_conv2d_im2col_fast_s8"
+    assert kernels[3] == "tm_conv2d_generic_s8"   # groups
 
 
 def tflite_conv(rng, case, dtype, per_channel=True) -> bytes:

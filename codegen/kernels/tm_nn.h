@@ -198,6 +198,29 @@ int tm_depthwise_conv2d_dsp_s8(const tm_depthwise_conv2d_dsp_s8_params *p, const
                                const int8_t *weights, const int32_t *bias,
                                const int32_t *multiplier, const int32_t *shift, int8_t *output,
                                void *scratch);
+/* Portable fast int8 variants (tm_gemm_fast_s8.h), every core: weights re-laid out by
+ * tinyml/kernels (channel pairs; depthwise [channel][9]), offset_terms[o] = bias[o] +
+ * (input_offset - 128) * sum(weights[o]); scratch of tm_<kernel>_get_buffer_size bytes. */
+int32_t tm_conv2d_1x1_fast_s8_get_buffer_size(const tm_conv2d_s8_params *p);
+int tm_conv2d_1x1_fast_s8(const tm_conv2d_s8_params *p, const int8_t *input,
+                          const int8_t *weights, const int32_t *offset_terms,
+                          const int32_t *multiplier, const int32_t *shift, int8_t *output,
+                          void *scratch);
+int32_t tm_conv2d_im2col_fast_s8_get_buffer_size(const tm_conv2d_s8_params *p);
+int tm_conv2d_im2col_fast_s8(const tm_conv2d_s8_params *p, const int8_t *input,
+                             const int8_t *weights, const int32_t *offset_terms,
+                             const int32_t *multiplier, const int32_t *shift, int8_t *output,
+                             void *scratch);
+int32_t tm_fully_connected_fast_s8_get_buffer_size(const tm_fully_connected_s8_params *p);
+int tm_fully_connected_fast_s8(const tm_fully_connected_s8_params *p, const int8_t *input,
+                               const int8_t *weights, const int32_t *offset_terms,
+                               const int32_t *multiplier, const int32_t *shift, int8_t *output,
+                               void *scratch);
+int32_t tm_depthwise_conv2d_3x3_fast_s8_get_buffer_size(const tm_depthwise_conv2d_s8_params *p);
+int tm_depthwise_conv2d_3x3_fast_s8(const tm_depthwise_conv2d_s8_params *p, const int8_t *input,
+                                    const int8_t *weights, const int32_t *offset_terms,
+                                    const int32_t *multiplier, const int32_t *shift,
+                                    int8_t *output, void *scratch);
 /* float32 FPU variants (tm_fpu_f32.h): register-blocked, bit-identical to the generic kernels.
  * packed_weights: [out channels, depth] packed by 4 (see tm_fpu_f32.h). */
 int tm_conv2d_1x1_f32(const tm_conv2d_f32_params *p, const float *input,

@@ -1,0 +1,40 @@
+"""Conv2D int8, pointwise, on every core: the portable GEMM of
+codegen/kernels/tm_gemm_fast_s8.h, four pixels x two channels per inner step."""
+
+from __future__ import annotations
+
+from ..ops.base import Arg, ConstArray, tensor_args
+from ..ops.conv2d import conv2d_params, is_pointwise, kernel_call, prepare_int8
+from .gemm_fast_s8 import layer_fast_output, pack_pairs
+from .gemm_s8 import conv_rows
+from .registry import variant
+
+
+def _int8(node, graph):
+    return prepare_int8(node, graph, graph.tensor(node.inputs[1]).shape[0])
+
+
+def _applies(node, graph) -> bool:
+    if not is_pointwise(node, graph):
+        return False
+    return layer_fast_output(node, graph, conv_rows(node, graph), _int8(node, graph)) is not None
+
+
+def scratch_bytes(node, graph) -> int:
+    """Four uint8 columns (tm_conv2d_1x1_fast_s8_get_buffer_size)."""
+    return 4 * graph.tensor(node.inputs[0]).shape[3]
+
+
+@variant(op="Conv2D", act="int8", weights="int8", condition=_applies,
+         reason="pointwise: portable GEMM 4 pixels x 2 channels", scratch=scratch_bytes,
+         priority=12)
+def tm_conv2d_1x1_fast_s8(node, graph):
+    p = _int8(node, graph)
+    rows = conv_rows(node, graph)
+    out = layer_fast_output(node, graph, rows, p)
+    return kernel_call("tm_conv2d_1x1_fast_s8",
+                       (Arg("params"), tensor_args(node.inputs[0])[0], Arg("const", "weights"),
+                        Arg("const", "offset_terms"), Arg("const", "multiplier"),
+                        Arg("const", "shift"), *tensor_args(node.outputs[0]), Arg("scratch")),
+                       "tm_conv2d_s8_params", conv2d_params(node, graph, p),
+                       (ConstArray("weights", "int8_t", pack_pairs(rows)), *out.consts()))

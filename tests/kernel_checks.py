@@ -19,7 +19,7 @@ FIXTURES = Path(__file__).parent / "kernel_fixtures"
 
 def c_buffer_size(call: KernelCall, workdir: Path, sources: list[Path] | None = None) -> int:
     """What tm_<kernel>_get_buffer_size returns for the call's params, built with the host
-    compiler from `sources` (the kernel's own file by default)."""
+    compiler from `sources` (the call's own C files by default)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(FIXTURES)),
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
@@ -28,7 +28,7 @@ def c_buffer_size(call: KernelCall, workdir: Path, sources: list[Path] | None = 
     main.write_text(env.get_template("buffer_size_main.c.j2").render(
         kernel=call.kernel, params_type=call.params_type, params=call.params))
     exe = workdir / "buffer_size"
-    sources = sources or [KERNELS / f"{call.kernel}.c"]
+    sources = sources or [KERNELS / name for name in call.sources]
     subprocess.run([os.environ.get("CC", "cc"), "-std=c11", "-Wall", "-Wextra", "-Werror",
                     f"-I{KERNELS}", str(main), *map(str, sources), "-lm", "-o", str(exe)],
                    check=True)

@@ -4,10 +4,29 @@
  * scratch (im2col), four pixels at a time, and meets every output channel (tm_gemm_s8.h).
  * Taps outside the image hold the input zero point, whose offset-added value is 0. Windows
  * are read by pitch and clipped at in_h/in_w, so a region of a larger tensor works as a
- * whole one. Scratch: four interleaved columns, then one int8 window for channel counts that
- * are not a multiple of 4. */
+ * whole one.
+ *
+ * Depth layout: with in_c a multiple of 4, taps are whole groups. Otherwise (a first layer's
+ * 1 or 3 channels) and without dilation along x, each kernel row's run of kernel_w * in_c
+ * bytes is padded to a multiple of 4 with zero weights (tinyml/kernels/conv2d_im2col_dsp_s8.py
+ * run_layout), so a run wholly inside the image converts straight from the input: the
+ * bytes past the run meet zero weights. Elsewhere the window is gathered in int8 first.
+ * Scratch: four interleaved columns, then one int8 window. */
+static int tm_run_layout(const tm_conv_geometry *g)
+{
+    return g->in_c % 4 != 0 && g->dilation_w == 1;
+}
+
+static int32_t tm_run4(const tm_conv_geometry *g)
+{
+    return (g->kernel_w * g->in_c + 3) / 4 * 4;
+}
+
 static int32_t tm_im2col_depth4(const tm_conv_geometry *g)
 {
+    if (tm_run_layout(g)) {
+        return g->kernel_h * tm_run4(g);
+    }
     return (g->kernel_h * g->kernel_w * g->in_c + 3) / 4 * 4;
 }
 
@@ -52,6 +71,32 @@ static void tm_im2col(uint32_t *column, int32_t step, const int8_t *input,
     const int32_t ix0 = ox * g->stride_w - g->pad_left;
     const int32_t run = g->kernel_w * g->in_c;
     const int whole_rows = g->dilation_w == 1 && ix0 >= 0 && ix0 + g->kernel_w <= g->in_w;
+    if (tm_run_layout(g)) {
+        const int32_t run4 = tm_run4(g);
+        const int8_t *end = input + (g->in_h - 1) * g->in_pitch + g->in_w * g->in_c;
+        for (int32_t fy = 0; fy < g->kernel_h; ++fy) {
+            const int32_t iy = iy0 + fy * g->dilation_h;
+            const int row_inside = tm_tap_inside(iy, g->in_h);
+            const int8_t *src = input + iy * g->in_pitch + ix0 * g->in_c;
+            if (row_inside && whole_rows && src + run4 <= end) {
+                tm_column_s16(column, src, run4, step);
+            } else {
+                for (int32_t fx = 0; fx < g->kernel_w; ++fx) {
+                    const int32_t ix = ix0 + fx;
+                    int8_t *w = window + fx * g->in_c;
+                    if (row_inside && tm_tap_inside(ix, g->in_w)) {
+                        tm_copy_bytes(w, input + iy * g->in_pitch + ix * g->in_c, g->in_c);
+                    } else {
+                        tm_fill_bytes(w, zero_point, g->in_c);
+                    }
+                }
+                tm_fill_bytes(window + run, 0, run4 - run);
+                tm_column_s16(column, window, run4, step);
+            }
+            column += run4 / 4 * step;
+        }
+        return;
+    }
     if (g->in_c % 4 == 0) {
         const uint32_t zero16 = (uint32_t)(uint16_t)zero_point * 0x00010001u;
         const int32_t groups = g->in_c / 4;

@@ -4,9 +4,9 @@ codegen/kernels/tm_gemm_s8.h, four pixels per weight word."""
 from __future__ import annotations
 
 from ..ops.base import Arg, ConstArray, tensor_args
-from ..ops.conv2d import conv2d_params, is_pointwise, kernel_call, prepare_int8
+from ..ops.conv2d import conv2d_params, is_pointwise, prepare_int8
 from ..targets.cores import DSP
-from .gemm_s8 import conv_rows, depth4, layer_output, pack_weights
+from .gemm_s8 import conv_rows, depth4, gemm_call, layer_output, pack_weights
 from .registry import variant
 
 
@@ -32,7 +32,7 @@ def tm_conv2d_1x1_dsp_s8(node, graph):
     p = _int8(node, graph)
     rows = conv_rows(node, graph)
     out = layer_output(node, graph, rows, p)
-    return kernel_call("tm_conv2d_1x1_dsp_s8",
+    return gemm_call("tm_conv2d_1x1_dsp_s8",
                        (Arg("params"), tensor_args(node.inputs[0])[0], Arg("const", "weights"),
                         Arg("const", "offset_terms"), Arg("const", "multiplier"),
                         Arg("const", "shift"), *tensor_args(node.outputs[0]), Arg("scratch")),

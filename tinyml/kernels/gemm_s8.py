@@ -9,10 +9,11 @@ import numpy as np
 
 from ..ir import Graph, Node
 from ..numerics import multiply_by_quantized_multiplier
-from ..ops.base import ConstArray
+from ..ops.base import ConstArray, KernelCall
 from .output_stage import INT32_MAX, accumulator_bounds, doubled_ok, node_bias, rounding_ok
 
 GROUP = 4   # int8 values per SXTB16 pair of words
+SOURCES = ("tm_gemm_s8.c",)   # the GEMM loops every DSP GEMM kernel links
 BLOCK = 4   # output channels whose groups alternate (TM_GEMM_BLOCK)
 
 
@@ -116,3 +117,9 @@ def conv_rows(node: Node, graph: Graph) -> np.ndarray:
 def layer_output(node: Node, graph: Graph, rows: np.ndarray, p) -> GemmOutput | None:
     """gemm_output for a layer whose int8 params (input offset, multipliers, shifts) are p."""
     return gemm_output(rows, node_bias(node, graph), p.input_offset, p.multiplier, p.shift)
+
+
+def gemm_call(kernel: str, args, params_type: str, params, consts) -> KernelCall:
+    """A DSP GEMM kernel's call: its own C file and the shared GEMM loops."""
+    return KernelCall(kernel=kernel, sources=(kernel + ".c", *SOURCES), args=tuple(args),
+                      params_type=params_type, params=tuple(params), consts=tuple(consts))

@@ -12,8 +12,13 @@ import numpy as np
 import pytest
 from conv_cases import NONE, RELU, RELU6
 from helpers import random_inputs
-from portable_fast_checks import (BOARDS, HOST, assert_chosen_without_dsp,
-                                  assert_host_scratch_regions, kernel_on)
+from portable_fast_checks import (
+    BOARDS,
+    HOST,
+    assert_chosen_without_dsp,
+    assert_host_scratch_regions,
+    kernel_on,
+)
 from test_op_conv2d import conv_graph
 from variant_checks import assert_board_matches_ref, assert_host_matches_ref
 

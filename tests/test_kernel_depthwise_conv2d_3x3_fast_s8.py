@@ -13,8 +13,12 @@ import pytest
 from conv_cases import NONE, RELU, RELU6
 from depthwise_dsp_cases import graph
 from helpers import random_inputs
-from portable_fast_checks import (BOARDS, assert_chosen_without_dsp,
-                                  assert_host_scratch_regions, kernel_on)
+from portable_fast_checks import (
+    BOARDS,
+    assert_chosen_without_dsp,
+    assert_host_scratch_regions,
+    kernel_on,
+)
 from variant_checks import assert_board_matches_ref
 
 from tinyml.kernels.depthwise_conv2d_3x3_fast_s8 import band_rows

@@ -39,7 +39,7 @@ def test_compile_default_folder_and_table(tmp_path):
     proc = tinyml("compile", "My-Model.tflite", "--target", "cortex-m4", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "my_model_tinyml" / "my_model.h").is_file()
-    assert "tm_fully_connected_generic_s8" in proc.stdout
+    assert "tm_fully_connected_dsp_s8" in proc.stdout   # --target cortex-m4: the DSP kernel
 
 
 def test_targets_lists_cores():

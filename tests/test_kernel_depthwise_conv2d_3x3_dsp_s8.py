@@ -27,8 +27,8 @@ CASES = [
     ((2, 6, 5, 6, 2, (3, 3), (1, 1), (1, 1), "valid", NONE), {"bias": False}),
     ((1, 1, 1, 7, 1, (3, 3), (1, 1), (1, 1), "same", NONE), {}),                 # 1x1 spatial
     ((1, 9, 10, 3, 3, (3, 3), (2, 2), (1, 1), "valid", NONE), {"left_shift": True}),
-    ((1, 25, 5, 12, 1, (3, 3), (1, 1), (1, 1), "same", RELU), {"full_range": True}),  # kws-like
-    ((1, 5, 11, 9, 1, (3, 3), (1, 2), (1, 1), (1, 0, 2, 1), RELU), {}),          # asymmetric pads
+    ((1, 5, 25, 12, 1, (3, 3), (1, 1), (1, 1), "same", RELU), {"full_range": True}),  # wide
+    ((1, 5, 13, 9, 1, (3, 3), (1, 2), (1, 1), (1, 0, 2, 1), RELU), {}),          # asymmetric pads
     ((1, 12, 3, 4, 1, (3, 3), (3, 1), (1, 1), "same", NONE), {}),                # stride_h 3
 ]
 

@@ -1,6 +1,7 @@
 """tinyml/kernels/regions.py: the window and padding of a rectangle of a conv-like output, and
-every portable conv-like kernel computing its output region by region exactly as whole
-(odd sizes, SAME padding on every side, stride 2, dilation, 1x1)."""
+the conv and depthwise kernels the host chooses (the portable int8 ones, the FPU float32
+ones) computing their output region by region exactly as whole (odd sizes, SAME padding on
+every side, stride 2, dilation, 1x1). Each variant's own test checks its kernel the same way."""
 
 from __future__ import annotations
 

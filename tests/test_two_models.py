@@ -63,7 +63,7 @@ def two(tmp_path_factory):
         want = tflm_run(blob, [_pattern(n_in, seed).reshape(1, 1, n_in)])[0].reshape(-1)
         expected.append(f"{name} 0: " + " ".join(str(int(v)) for v in want))
     shared = {p.name for p in folders[0].glob("tm_*.c")} & {p.name for p in folders[1].glob("tm_*.c")}
-    assert "tm_fully_connected_generic_s8.c" in shared   # the case that used to collide
+    assert "tm_fully_connected_dsp_s8.c" in shared   # the case that used to collide
     return folders[0], folders[1], expected
 
 
@@ -92,7 +92,7 @@ def test_cmake_links_two_models_into_one_host_program(two, tmp_path):
     # One kernel library: the shared kernel is compiled once.
     objects = subprocess.run(["ar", "t", str(build / "alpha" / "libtinyml_kernels.a")],
                              capture_output=True, text=True).stdout.split()
-    assert objects.count("tm_fully_connected_generic_s8.c.o") == 1
+    assert objects.count("tm_fully_connected_dsp_s8.c.o") == 1
     run = subprocess.run([str(build / "app")], capture_output=True, text=True)
     assert run.returncode == 0 and _lines(run.stdout) == expected
 

@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     def model_args(p):
         p.add_argument("model", help="an .onnx, .tflite, .h5/.keras file or a SavedModel folder")
         p.add_argument("--target",
-                       help="cortex-m0plus|cortex-m3|cortex-m4|cortex-m7|cortex-m33|cortex-m55|host "
+                       help="cortex-m0|cortex-m0plus|cortex-m3|cortex-m4|cortex-m7|cortex-m33|cortex-m55|host "
                        "(default: the --board's core, else host)")
         p.add_argument("--board", help="a board (`tinyml targets`): its core, and a check that "
                        "weights + code fit its flash and arena + I/O + stack its SRAM")

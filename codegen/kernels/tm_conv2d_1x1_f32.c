@@ -6,7 +6,15 @@ int tm_conv2d_1x1_f32(const tm_conv2d_f32_params *p, const float *input,
                       const float *packed_weights, const float *bias, float *output)
 {
     const tm_conv_geometry *g = &p->geometry;
-    tm_f32_gemm(g->batches * g->out_h * g->out_w, g->in_c, g->out_c, input, packed_weights,
-                bias, p->act_min, p->act_max, output);
+    if (g->in_pitch == g->in_w * g->in_c && g->out_pitch == g->out_w * g->out_c) {
+        tm_f32_gemm(g->batches * g->out_h * g->out_w, g->in_c, g->out_c, input, packed_weights,
+                    bias, p->act_min, p->act_max, output);
+        return TM_OK;
+    }
+    /* a region of a larger tensor: row by row, by pitch */
+    for (int32_t row = 0; row < g->batches * g->out_h; ++row) {
+        tm_f32_gemm(g->out_w, g->in_c, g->out_c, input + row * g->in_pitch, packed_weights, bias,
+                    p->act_min, p->act_max, output + row * g->out_pitch);
+    }
     return TM_OK;
 }

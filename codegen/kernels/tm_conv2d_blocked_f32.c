@@ -13,14 +13,14 @@ int tm_conv2d_blocked_f32(const tm_conv2d_f32_params *p, const float *input,
     const int32_t full = g->out_c - g->out_c % TM_F32_BLOCK;
     const int32_t x_step = g->stride_w * g->in_c;               /* next pixel's window */
     const int32_t tap_step = g->dilation_w * g->in_c;           /* next kernel column's input */
-    const int32_t row_step = g->dilation_h * g->in_w * g->in_c; /* next kernel row's input */
+    const int32_t row_step = g->dilation_h * g->in_pitch;     /* next kernel row's input */
     for (int32_t b = 0; b < g->batches; ++b) {
-        const float *image = input + b * g->in_h * g->in_w * g->in_c;
+        const float *image = input + b * g->in_h * g->in_pitch;
         for (int32_t oy = 0; oy < g->out_h; ++oy) {
             const int32_t iy0 = oy * g->stride_h - g->pad_top;
             const int32_t fy0 = tm_window_begin(iy0, g->dilation_h);
             const int32_t fy1 = tm_window_end(iy0, g->dilation_h, g->in_h, g->kernel_h);
-            float *y_row = output + (b * g->out_h + oy) * g->out_w * g->out_c;
+            float *y_row = output + (b * g->out_h + oy) * g->out_pitch;
             for (int32_t ox = 0; ox < g->out_w;) {
                 const int32_t ix0 = ox * g->stride_w - g->pad_left;
                 const int32_t fx0 = tm_window_begin(ix0, g->dilation_w);
@@ -36,8 +36,8 @@ int tm_conv2d_blocked_f32(const tm_conv2d_f32_params *p, const float *input,
                 const tm_f32_window win = {fy1 - fy0, fx1 - fx0, g->in_c, x_step, row_step,
                                            tap_step, 0};
                 const float *x =
-                    image + ((iy0 + fy0 * g->dilation_h) * g->in_w + ix0 + fx0 * g->dilation_w) *
-                                g->in_c;
+                    image + (iy0 + fy0 * g->dilation_h) * g->in_pitch +
+                    (ix0 + fx0 * g->dilation_w) * g->in_c;
                 const int32_t first_tap = (fy0 * g->kernel_w + fx0) * g->in_c;
                 float *y = y_row + ox * g->out_c;
                 for (int32_t o = 0; o < g->out_c; o += o < full ? TM_F32_BLOCK : 1) {

@@ -81,14 +81,14 @@ int tm_depthwise_conv2d_blocked_f32(const tm_depthwise_conv2d_f32_params *p,
     const int32_t full = channels - channels % TM_F32_BLOCK;
     const int32_t x_step = g->stride_w * channels;
     const int32_t tap_step = g->dilation_w * channels;
-    const int32_t row_step = g->dilation_h * g->in_w * channels;
+    const int32_t row_step = g->dilation_h * g->in_pitch;
     for (int32_t b = 0; b < g->batches; ++b) {
-        const float *image = input + b * g->in_h * g->in_w * channels;
+        const float *image = input + b * g->in_h * g->in_pitch;
         for (int32_t oy = 0; oy < g->out_h; ++oy) {
             const int32_t iy0 = oy * g->stride_h - g->pad_top;
             const int32_t fy0 = tm_window_begin(iy0, g->dilation_h);
             const int32_t fy1 = tm_window_end(iy0, g->dilation_h, g->in_h, g->kernel_h);
-            float *y_row = output + (b * g->out_h + oy) * g->out_w * channels;
+            float *y_row = output + (b * g->out_h + oy) * g->out_pitch;
             for (int32_t ox = 0; ox < g->out_w;) {
                 const int32_t ix0 = ox * g->stride_w - g->pad_left;
                 const int32_t fx0 = tm_window_begin(ix0, g->dilation_w);
@@ -104,8 +104,8 @@ int tm_depthwise_conv2d_blocked_f32(const tm_depthwise_conv2d_f32_params *p,
                 const tm_f32_window win = {fy1 - fy0, fx1 - fx0, 1, x_step, row_step, tap_step,
                                            g->kernel_w * channels};
                 const float *x =
-                    image + ((iy0 + fy0 * g->dilation_h) * g->in_w + ix0 + fx0 * g->dilation_w) *
-                                channels;
+                    image + (iy0 + fy0 * g->dilation_h) * g->in_pitch +
+                    (ix0 + fx0 * g->dilation_w) * channels;
                 const float *w = weights + (fy0 * g->kernel_w + fx0) * channels;
                 float *y = y_row + ox * channels;
                 for (int32_t c = 0; c < channels; c += c < full ? TM_F32_BLOCK : 1) {

@@ -23,12 +23,12 @@ def test_unknown_names_list_the_known_ones():
 def test_boards_are_consistent():
     for board in BOARDS.values():
         assert board.core.name in CORES
-        assert board.flash.size >= 128 * 1024 and board.ram.size >= 32 * 1024
+        assert board.flash.size >= 128 * 1024 and board.ram.size >= 16 * 1024
         assert board.uart.base and board.clock_hz > 0
-        assert board.emulated == board.name.startswith("mps2-")
+        assert board.emulated == board.name.startswith(("mps2-", "mps3-", "microbit"))
     assert get_board("mps2-an505").uart.base == 0x50200000
     assert {b.core_name for b in BOARDS.values() if b.emulated} == {
-        "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33"}
+        "cortex-m0", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"}
 
 
 def test_available_tools_reports_every_tool():

@@ -46,6 +46,7 @@ UART_MODELS = {
     "stm32-usart": "UART.STM32F7_USART",      # v2 register layout (F7, L4, G4, H7)
     "stm32-lpuart": "UART.STM32F7_USART",     # same model with lowPowerMode: true
     "nrf52-uarte": "UART.NRF52840_UART",      # with easyDMA: true (UARTE)
+    "nrf51-uart": "UART.NRF52840_UART",       # with easyDMA: false (the legacy UART)
 }
 
 # Boards Renode ships a platform for, and the name of our console UART in it.
@@ -55,7 +56,8 @@ RENODE_PLATFORMS: dict[str, tuple[str, str]] = {
 }
 
 # Renode's cpuType for each tinyml core (its FPU variants are separate types).
-CPU_TYPES = {"cortex-m0plus": "cortex-m0+", "cortex-m3": "cortex-m3", "cortex-m4": "cortex-m4f",
+CPU_TYPES = {"cortex-m0": "cortex-m0", "cortex-m0plus": "cortex-m0+", "cortex-m3": "cortex-m3",
+             "cortex-m4": "cortex-m4f",
              "cortex-m7": "cortex-m7", "cortex-m33": "cortex-m33", "cortex-m55": "cortex-m55"}
 
 
@@ -105,9 +107,10 @@ def board_repl(board: Board) -> str:
         if u.kind == "stm32-lpuart":
             lines += ["    lowPowerMode: true"]
         lines += [f"    -> nvic@{u.rx_irq}"]
-    else:   # nrf52-uarte
-        lines += ["    easyDMA: true", f"    -> nvic@{u.rx_irq}"]
-    if not board.emulated and board.core_name != "cortex-m0plus":
+    else:   # nrf52-uarte, nrf51-uart
+        dma = "true" if u.kind == "nrf52-uarte" else "false"
+        lines += [f"    easyDMA: {dma}", f"    -> nvic@{u.rx_irq}"]
+    if not board.emulated and board.core.arch != "armv6-m":
         # Real-board builds time inferences with DWT CYCCNT; Renode's DWT counts at `frequency`.
         lines += ["", "dwt: Miscellaneous.DWT @ sysbus 0xE0001000", f"    frequency: {board.clock_hz}"]
     return "\n".join(lines) + "\n"

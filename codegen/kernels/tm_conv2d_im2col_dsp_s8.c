@@ -61,6 +61,30 @@ static void tm_fill_bytes(int8_t *dst, int8_t value, int32_t count)
     }
 }
 
+/* The window of output pixel (oy, ox) when it lies wholly inside the image with no dilation
+ * along x: kernel_h runs of `count` bytes straight from the input (run layout: each run
+ * padded to run4, the bytes past it meeting zero weights, and `end` bounding the read);
+ * returns 0, writing nothing, otherwise. */
+static inline int tm_im2col_inside(uint32_t *column, int32_t step, const int8_t *input,
+                                   const tm_conv_geometry *g, int32_t oy, int32_t ox,
+                                   int32_t count, const int8_t *end)
+{
+    const int32_t iy0 = oy * g->stride_h - g->pad_top;
+    const int32_t ix0 = ox * g->stride_w - g->pad_left;
+    const int32_t last_row = iy0 + (g->kernel_h - 1) * g->dilation_h;
+    if (g->dilation_w != 1 || ix0 < 0 || ix0 + g->kernel_w > g->in_w || iy0 < 0 ||
+        last_row >= g->in_h || last_row * g->in_pitch + ix0 * g->in_c + count > end - input) {
+        return 0;
+    }
+    const int8_t *src = input + iy0 * g->in_pitch + ix0 * g->in_c;
+    for (int32_t fy = 0; fy < g->kernel_h; ++fy) {
+        tm_column_s16(column, src, count, step);
+        column += count / 4 * step;
+        src += g->dilation_h * g->in_pitch;
+    }
+    return 1;
+}
+
 /* Output pixel (oy, ox)'s window as a column, `step` words per group. A kernel row wholly
  * inside the image with no dilation is one run of kernel_w * in_c bytes. */
 static void tm_im2col(uint32_t *column, int32_t step, const int8_t *input,
@@ -158,11 +182,14 @@ int tm_conv2d_im2col_dsp_s8(const tm_conv2d_s8_params *p, const int8_t *input,
     uint32_t *columns = (uint32_t *)scratch;
     int8_t *window = (int8_t *)(columns + 2 * depth4);
     const int8_t zero_point = (int8_t)(-p->input_offset);
+    /* the bytes of one kernel row the inside path converts, and where the input ends */
+    const int32_t run = tm_run_layout(g) ? tm_run4(g) : g->kernel_w * g->in_c;
     /* four pixels share one call when their outputs are out_c apart: within a row, or
      * across rows of a whole tensor */
     const int contiguous = g->out_pitch == g->out_w * g->out_c;
     for (int32_t b = 0; b < g->batches; ++b) {
         const int8_t *image = input + b * g->in_h * g->in_pitch;
+        const int8_t *end = image + (g->in_h - 1) * g->in_pitch + g->in_w * g->in_c;
         const int32_t rows = contiguous ? 1 : g->out_h;
         const int32_t width = contiguous ? g->out_h * g->out_w : g->out_w;
         for (int32_t row = 0; row < rows; ++row) {
@@ -171,8 +198,10 @@ int tm_conv2d_im2col_dsp_s8(const tm_conv2d_s8_params *p, const int8_t *input,
             for (; i + 4 <= width; i += 4) {
                 for (int32_t c = 0; c < 4; ++c) {
                     const int32_t pixel = row * g->out_w + i + c;
-                    tm_im2col(columns + 2 * c, 8, image, g, pixel / g->out_w, pixel % g->out_w,
-                              zero_point, window);
+                    const int32_t oy = pixel / g->out_w, ox = pixel % g->out_w;
+                    if (!tm_im2col_inside(columns + 2 * c, 8, image, g, oy, ox, run, end)) {
+                        tm_im2col(columns + 2 * c, 8, image, g, oy, ox, zero_point, window);
+                    }
                 }
                 tm_gemm_4_columns(columns, weights, depth4, g->out_c, &o, y + i * g->out_c,
                                   g->out_c);

@@ -23,6 +23,7 @@ from .case import COMPILE_LIMIT, FAILING, RUN_LIMIT, compile_case, sanitize_case
 from .mutators import mutators_for
 from .seeds import Seed
 
+TARGETS = ("host", "cortex-m4")
 BUILD_LIMIT = 120.0   # the sanitized build of a large model, and its run
 
 
@@ -33,6 +34,12 @@ class Case:
     mutator: str
     change: str
     data: bytes = field(repr=False)
+
+    @property
+    def target(self) -> str:
+        """Cases alternate between the host's kernels and the Cortex-M4's (its DSP variants,
+        built for the host through tm_dsp.h's portable C), so both meet the sanitizers."""
+        return TARGETS[self.index % len(TARGETS)]
 
 
 def make_case(seeds: list[Seed], run_seed: int, index: int) -> Case:
@@ -53,7 +60,7 @@ def _worker(conn, cache: Path) -> None:
         with tempfile.TemporaryDirectory(prefix="tinyml-fuzz-") as tmp:
             model, out = Path(tmp) / case.seed, Path(tmp) / "out"
             model.write_bytes(case.data)
-            result = compile_case(model, out)
+            result = compile_case(model, out, case.target)
             conn.send(("compiled", result))
             if result["class"] == "compiled":
                 result.update(sanitize_case(out, case.index, cache))
@@ -138,7 +145,7 @@ def run_fuzz(seeds: list[Seed], cases: int, run_seed: int, jobs: int = 2,
         summary.sanitized += bool(result.get("sanitized"))
         if result["class"] in FAILING:
             entry = {"case": case.index, "seed": case.seed, "mutator": case.mutator,
-                     "change": case.change, **result, "file": None}
+                     "change": case.change, "target": case.target, **result, "file": None}
             if failures_dir is not None:
                 failures_dir.mkdir(parents=True, exist_ok=True)
                 path = failures_dir / f"{case.index:06d}_{result['class']}_{case.seed}"
@@ -146,7 +153,7 @@ def run_fuzz(seeds: list[Seed], cases: int, run_seed: int, jobs: int = 2,
                 path.with_name(path.name + ".txt").write_text(
                     f"{result['class']}: {result['reason']}"
                     f"{' at ' + result['site'] if result.get('site') else ''}"
-                    f" ({case.mutator}: {case.change})\n")
+                    f" ({case.mutator}: {case.change}; --target {case.target})\n")
                 entry["file"] = str(path)
             summary.failures.append(entry)
         if progress is not None:

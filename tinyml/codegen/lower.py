@@ -2,7 +2,8 @@
 
 Buffers: graph inputs and outputs are the caller's pointers; views (Reshape) share their
 input's buffer; everything else, and each kernel's scratch, gets an arena offset from the
-planner. Nothing here writes C: the templates do.
+planner, over lifetimes the schedule (tinyml/plan/schedule.py) implies; layers are emitted
+in the schedule's order. Nothing here writes C: the templates do.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..kernels import select
 from ..ops import get_op
 from ..ops.base import Arg, KernelCall
 from ..plan.arena import ArenaPlan, BufferRequest, check_plan, plan_arena
+from ..plan.schedule import Memory, Schedule, buffer_requests, order_nodes
 from ..targets.cores import Core, get_core
 from ..validate import MAX_ARENA_BYTES
 
@@ -85,6 +87,7 @@ class ModelCode:
     locations: dict[str, Location]
     plan: ArenaPlan
     requests: tuple[BufferRequest, ...]
+    schedule: Schedule
     inputs: tuple[IOInfo, ...]
     outputs: tuple[IOInfo, ...]
 
@@ -126,25 +129,16 @@ def lower_model(graph: Graph, name: str, core: Core | None = None) -> ModelCode:
     calls = {node_name: choice.call for node_name, choice in choices.items()}
     views = _view_roots(graph)
 
-    # lifetimes, in steps (node indices); graph inputs/outputs and constants are not in the arena
+    # the schedule orders the steps and implies every lifetime; graph inputs/outputs and
+    # constants are not in the arena
     external = set(graph.inputs) | set(graph.outputs)
-    first: dict[str, int] = {}
-    last: dict[str, int] = {}
-    for step, node in enumerate(graph.nodes):
-        for tname in node.outputs:
-            root = views.get(tname, tname)
-            first.setdefault(root, step)
-            last[root] = max(last.get(root, step), step)
-        for tname in node.inputs:
-            if tname:
-                root = views.get(tname, tname)
-                last[root] = max(last.get(root, step), step)
-    requests = [BufferRequest(t, graph.tensor(t).nbytes, first[t], last[t])
-                for t in first if t not in external and not graph.tensor(t).is_const]
-    for step, node in enumerate(graph.nodes):
-        call = calls.get(node.name)
-        if call is not None and call.scratch_bytes:
-            requests.append(BufferRequest(f"{node.name}#scratch", call.scratch_bytes, step, step))
+    roots = {t: views.get(t, t) for node in graph.nodes for t in (*node.inputs, *node.outputs) if t}
+    sizes = {r: graph.tensor(r).nbytes for r in set(roots.values())
+             if r not in external and not graph.tensor(r).is_const}
+    memory = Memory(roots, sizes, {name: call.scratch_bytes for name, call in calls.items()
+                                   if call.scratch_bytes})
+    schedule = order_nodes(graph, memory)
+    requests = buffer_requests(schedule, graph, memory)
     plan = plan_arena(requests, ALIGNMENT)
     check_plan(plan, requests)
     if plan.size > MAX_ARENA_BYTES:
@@ -177,7 +171,8 @@ def lower_model(graph: Graph, name: str, core: Core | None = None) -> ModelCode:
             locations[tname] = Location("arena", ctype, offset=plan.offsets[root])
 
     layers = []
-    for index, node in enumerate(graph.nodes):
+    by_name = {node.name: node for node in graph.nodes}
+    for index, node in enumerate(by_name[name] for name in schedule.order):
         call = calls.get(node.name)
         ident = f"l{index}_{c_identifier(node.op)}"
         const_symbols = {}
@@ -190,6 +185,7 @@ def lower_model(graph: Graph, name: str, core: Core | None = None) -> ModelCode:
         layers.append(Layer(index, node, call, f"{ident}_params", const_symbols, scratch,
                             get_op(node, graph).macs(node, graph), reason))
     return ModelCode(name, graph, tuple(layers), tuple(consts), locations, plan, tuple(requests),
+                     schedule,
                      tuple(_io_info(graph.tensor(t)) for t in graph.inputs),
                      tuple(_io_info(graph.tensor(t)) for t in graph.outputs))
 

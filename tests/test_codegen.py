@@ -68,6 +68,9 @@ def test_report_has_the_design_keys(tmp_path):
     # h (6 bytes) is live at both layers, beside each layer's kernel scratch
     scratch = max(layer["scratch_bytes"] for layer in report["layers"])
     assert report["arena_bytes"] >= report["arena_lower_bound_bytes"] == 6 + scratch
+    live = [layer["live_bytes"] for layer in report["layers"]]
+    assert max(live) == report["arena_lower_bound_bytes"] == live[report["peak_step"]]
+    assert report["schedule_exact"] is True
 
 
 def test_floats_are_exact_hex_literals():

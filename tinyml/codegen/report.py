@@ -9,6 +9,8 @@ from .lower import ModelCode
 def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **extra) -> dict:
     graph = code.graph
     params = sum(t.size for t in graph.tensors.values() if t.is_const)
+    live = [sum(r.size for r in code.requests if r.first <= step <= r.last)
+            for step in range(len(code.layers))]
     layers = []
     for layer in code.layers:
         node = layer.node
@@ -26,6 +28,7 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
             "output_location": loc.kind if loc else None,
             "output_offset": loc.offset if loc and loc.kind == "arena" else None,
             "scratch_bytes": layer.call.scratch_bytes if layer.call else 0,
+            "live_bytes": live[layer.index],   # arena bytes alive while this step runs
         })
 
     def io(info):
@@ -43,6 +46,8 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
         "flash_bytes": code.weight_bytes,
         "arena_bytes": code.plan.size,
         "arena_lower_bound_bytes": code.plan.lower_bound,
+        "peak_step": max(range(len(live)), key=live.__getitem__) if live else None,
+        "schedule_exact": code.schedule.exact,
         "peak_sram_bytes": code.plan.size,
         "patch_plan": None,
         "inputs": [io(i) for i in code.inputs],

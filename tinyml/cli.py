@@ -97,6 +97,13 @@ def _compile(args, write: bool) -> int:
                              progress=sys.stderr.isatty())
     report = build_report(compiled.code, target=target, dtype=compiled.dtype)
     fits = None
+    sram_fit = None
+    if args.sram is not None:   # before anything is written
+        try:
+            sram = budget.parse_size(args.sram)
+        except ValueError as exc:
+            raise UsageError(f"--sram: {exc}") from None
+        sram_fit = (sram, budget.check_sram(report, sram, args.model))
     if args.board:   # before anything is written
         from .targets.boards import get_board
         board = get_board(args.board)
@@ -111,6 +118,9 @@ def _compile(args, write: bool) -> int:
         board, flash, ram = fits
         print(f"fits {board.name}: flash {flash.total:,} of {board.flash.size:,} bytes "
               f"({flash.describe()}), RAM {ram.total:,} of {board.ram.size:,} bytes ({ram.describe()})")
+    if sram_fit:
+        sram, ram = sram_fit
+        print(f"fits --sram {sram:,} bytes: RAM {ram.total:,} ({ram.describe()})")
     if write:
         print(f"wrote {outdir}/")
     return 0
@@ -233,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: the --board's core, else host)")
         p.add_argument("--board", help="a board (`tinyml targets`): its core, and a check that "
                        "weights + code fit its flash and arena + I/O + stack its SRAM")
+        p.add_argument("--sram", help="an SRAM budget, e.g. 64K: RAM total = arena + the input "
+                       "and output buffers outside it + estimated stack must fit")
         p.add_argument("--name", help="C prefix of the generated library (default: the file name)")
         p.add_argument("--dtype", choices=("int8", "float32"),
                        help="compute type (default: the model's own)")

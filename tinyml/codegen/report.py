@@ -6,11 +6,26 @@ from .. import __version__
 from .lower import ModelCode
 
 
+def _live_at(code: ModelCode, step: int | None) -> list[dict]:
+    """The arena buffers alive at `step`, largest first: tensors by name, scratch by layer."""
+    if step is None:
+        return []
+    alive = sorted((r for r in code.requests if r.first <= step <= r.last),
+                   key=lambda r: (-r.size, r.name))
+    step_of = {layer.node.name: layer.index for layer in code.layers}
+
+    def name(buffer: str) -> str:
+        node, _, kind = buffer.rpartition("#")
+        return f"scratch of step {step_of[node]}" if kind == "scratch" and node in step_of else buffer
+    return [{"buffer": name(r.name), "bytes": r.size} for r in alive]
+
+
 def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **extra) -> dict:
     graph = code.graph
     params = sum(t.size for t in graph.tensors.values() if t.is_const)
     live = [sum(r.size for r in code.requests if r.first <= step <= r.last)
             for step in range(len(code.layers))]
+    peak = max(range(len(live)), key=live.__getitem__) if live else None
     layers = []
     for layer in code.layers:
         node = layer.node
@@ -46,7 +61,8 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
         "flash_bytes": code.weight_bytes,
         "arena_bytes": code.plan.size,
         "arena_lower_bound_bytes": code.plan.lower_bound,
-        "peak_step": max(range(len(live)), key=live.__getitem__) if live else None,
+        "peak_step": peak,
+        "peak_live": _live_at(code, peak),
         "schedule_exact": code.schedule.exact,
         "peak_sram_bytes": code.plan.size,
         "patch_plan": None,

@@ -89,3 +89,33 @@ def flash_warning(report: dict, core_name: str) -> str | None:
         return None
     return (f"the weights ({weights:,} bytes) exceed the flash of every known {core_name} board "
             f"(largest: {largest.name}, {_size(largest.flash.size)})")
+
+
+def parse_size(text: str) -> int:
+    """'65536', '64K', '64KB', '1M' -> bytes (K = 1024)."""
+    units = {"": 1, "K": 1024, "KB": 1024, "KIB": 1024, "M": 1024 * 1024, "MB": 1024 * 1024,
+             "MIB": 1024 * 1024}
+    t = text.strip().upper()
+    digits = len(t) - len(t.lstrip("0123456789"))
+    if digits == 0 or t[digits:] not in units:
+        raise ValueError(f"not a size: {text!r} (give bytes, or K or M: 64K)")
+    return int(t[:digits]) * units[t[digits:]]
+
+
+def check_sram(report: dict, sram: int, model: str) -> Need:
+    """Raise one line when RAM total (arena + input and output outside it + estimated stack)
+    exceeds `sram`, naming the peak step and the buffers alive there; else the RAM need."""
+    from tinyml.text import printable
+    _, ram = needs(report)
+    if ram.total <= sram:
+        return ram
+    step = report.get("peak_step")
+    where = ""
+    if step is not None:
+        layer = report["layers"][step]
+        alive = ", ".join(f"{printable(b['buffer'], 40)} {b['bytes']:,}"
+                          for b in report.get("peak_live", [])[:4])
+        where = (f"; the peak is step {step} ({layer['op']} {printable(layer['name'], 40)}): "
+                 f"{alive}")
+    raise BudgetError(f"does not fit --sram {_size(sram)}: RAM needs {ram.total:,} bytes "
+                      f"({ram.describe()}), over by {ram.total - sram:,} bytes{where}", model=model)

@@ -94,7 +94,7 @@ def _compile(args, write: bool) -> int:
                              calib=calib, calib_method=args.calib_method,
                              calib_percentile=args.calib_percentile,
                              input_shapes=_parse_shapes(args.input_shape),
-                             progress=sys.stderr.isatty())
+                             progress=sys.stderr.isatty(), io=args.io)
     report = build_report(compiled.code, target=target, dtype=compiled.dtype)
     fits = None
     sram_fit = None
@@ -245,6 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "weights + code fit its flash and arena + I/O + stack its SRAM")
         p.add_argument("--sram", help="an SRAM budget, e.g. 64K: RAM total = arena + the input "
                        "and output buffers outside it + estimated stack must fit")
+        p.add_argument("--io", choices=("caller", "arena"), default="caller",
+                       help="where the model's inputs and outputs live: the caller's buffers "
+                       "(default) or inside the arena, reused once dead (<name>_invoke_arena)")
         p.add_argument("--name", help="C prefix of the generated library (default: the file name)")
         p.add_argument("--dtype", choices=("int8", "float32"),
                        help="compute type (default: the model's own)")

@@ -43,7 +43,9 @@ def graph_dtype(graph: Graph) -> str:
 def compile_model(model_path: str | Path, *, name: str | None = None, target: str = "host",
                   dtype: str | None = None, calib=None, calib_method: str = "minmax",
                   calib_percentile: float = 99.99, input_shapes=None,
-                  progress: bool = False) -> Compiled:
+                  progress: bool = False, io: str = "caller") -> Compiled:
+    """`io`: "caller" (inputs and outputs in the caller's buffers) or "arena" (planned inside
+    the arena, their bytes reused once dead, as TFLite Micro does)."""
     core = get_core(target)
     name = name or default_name(model_path)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
@@ -66,7 +68,10 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
     elif dtype == "float32" and native == "int8":
         raise UnsupportedError("the model is already quantized to int8; compile it with --dtype int8",
                                model=str(model_path))
-    return Compiled(graph, lower_model(graph, name, core), dtype or native)
+    if io not in ("caller", "arena"):
+        raise UsageError(f"--io must be caller or arena, not {io!r}")
+    return Compiled(graph, lower_model(graph, name, core, io_in_arena=io == "arena"),
+                    dtype or native)
 
 
 def write(compiled: Compiled, outdir: str | Path, target: str) -> dict:

@@ -9,7 +9,7 @@ in the schedule's order. Nothing here writes C: the templates do.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -68,6 +68,7 @@ class IOInfo:
     shape: tuple[int, ...]
     scale: float | None
     zero_point: int | None
+    arena_offset: int | None = None   # where it lives in the arena, when the I/O is there
 
     @property
     def size(self) -> int:
@@ -90,6 +91,7 @@ class ModelCode:
     schedule: Schedule
     inputs: tuple[IOInfo, ...]
     outputs: tuple[IOInfo, ...]
+    io_in_arena: bool = False
 
     @property
     def kernel_sources(self) -> tuple[str, ...]:
@@ -123,20 +125,26 @@ def _view_roots(graph: Graph) -> dict[str, str]:
     return root
 
 
-def lower_model(graph: Graph, name: str, core: Core | None = None) -> ModelCode:
-    """`core` (the host's when None) decides which kernel variant computes each layer."""
+def lower_model(graph: Graph, name: str, core: Core | None = None,
+                io_in_arena: bool = False) -> ModelCode:
+    """`core` (the host's when None) decides which kernel variant computes each layer;
+    `io_in_arena` plans the model's inputs and outputs inside the arena (as TFLite Micro
+    does: an input's bytes are reused once it is dead) instead of in the caller's buffers."""
     choices = select(graph, core or get_core("host"))
     calls = {node_name: choice.call for node_name, choice in choices.items()}
     views = _view_roots(graph)
 
     # the schedule orders the steps and implies every lifetime; graph inputs/outputs and
     # constants are not in the arena
-    external = set(graph.inputs) | set(graph.outputs)
+    external = set() if io_in_arena else set(graph.inputs) | set(graph.outputs)
     roots = {t: views.get(t, t) for node in graph.nodes for t in (*node.inputs, *node.outputs) if t}
+    roots.update({t: t for t in (*graph.inputs, *graph.outputs) if t not in roots})
     sizes = {r: graph.tensor(r).nbytes for r in set(roots.values())
              if r not in external and not graph.tensor(r).is_const}
     memory = Memory(roots, sizes, {name: call.scratch_bytes for name, call in calls.items()
-                                   if call.scratch_bytes})
+                                   if call.scratch_bytes},
+                    frozenset(roots[t] for t in graph.inputs) if io_in_arena else frozenset(),
+                    frozenset(roots[t] for t in graph.outputs) if io_in_arena else frozenset())
     schedule = order_nodes(graph, memory)
     requests = buffer_requests(schedule, graph, memory)
     plan = plan_arena(requests, ALIGNMENT)
@@ -147,10 +155,11 @@ def lower_model(graph: Graph, name: str, core: Core | None = None) -> ModelCode:
 
     locations: dict[str, Location] = {}
     consts: list[ConstData] = []
-    for i, tname in enumerate(graph.inputs):
-        locations[tname] = Location("input", CTYPES[graph.tensor(tname).dtype], index=i)
-    for i, tname in enumerate(graph.outputs):
-        locations[tname] = Location("output", CTYPES[graph.tensor(tname).dtype], index=i)
+    if not io_in_arena:
+        for i, tname in enumerate(graph.inputs):
+            locations[tname] = Location("input", CTYPES[graph.tensor(tname).dtype], index=i)
+        for i, tname in enumerate(graph.outputs):
+            locations[tname] = Location("output", CTYPES[graph.tensor(tname).dtype], index=i)
     # only constants some kernel reads: a lowering may replace a weight by derived constants
     referenced = {views.get(name, name) for call in calls.values() for a in call.args
                   for name in (a.ref, *a.refs) if a.kind in ("tensor", "tensor_list")}
@@ -184,10 +193,14 @@ def lower_model(graph: Graph, name: str, core: Core | None = None) -> ModelCode:
         reason = choices[node.name].reason if call is not None else "view"
         layers.append(Layer(index, node, call, f"{ident}_params", const_symbols, scratch,
                             get_op(node, graph).macs(node, graph), reason))
+    def io(tname: str) -> IOInfo:
+        info = _io_info(graph.tensor(tname))
+        if io_in_arena:
+            info = replace(info, arena_offset=plan.offsets[roots[tname]])
+        return info
     return ModelCode(name, graph, tuple(layers), tuple(consts), locations, plan, tuple(requests),
-                     schedule,
-                     tuple(_io_info(graph.tensor(t)) for t in graph.inputs),
-                     tuple(_io_info(graph.tensor(t)) for t in graph.outputs))
+                     schedule, tuple(io(t) for t in graph.inputs), tuple(io(t) for t in graph.outputs),
+                     io_in_arena)
 
 
 def arg_record(layer: Layer, arg: Arg, code: ModelCode) -> dict:

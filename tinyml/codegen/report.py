@@ -48,7 +48,8 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
 
     def io(info):
         return {"name": info.name, "dtype": info.dtype, "shape": list(info.shape),
-                "scale": info.scale, "zero_point": info.zero_point}
+                "scale": info.scale, "zero_point": info.zero_point,
+                "arena_offset": info.arena_offset}
 
     return {
         "tinyml_version": __version__,
@@ -64,6 +65,7 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
         "peak_step": peak,
         "peak_live": _live_at(code, peak),
         "schedule_exact": code.schedule.exact,
+        "io_in_arena": code.io_in_arena,
         "peak_sram_bytes": code.plan.size,
         "patch_plan": None,
         "inputs": [io(i) for i in code.inputs],

@@ -50,11 +50,14 @@ class Schedule:
 @dataclass(frozen=True)
 class Memory:
     """What the arena must hold: tensor -> its root buffer (views share their input's), the
-    root buffers' sizes in the arena (constants and caller-owned tensors have none), and
-    each node's scratch bytes."""
+    root buffers' sizes in the arena (constants and caller-owned tensors have none), each
+    node's scratch bytes, and the buffers alive before the first step (model inputs the
+    caller writes into the arena) or after the last (outputs it reads from there)."""
     roots: dict[str, str]
     sizes: dict[str, int]
     scratch: dict[str, int]
+    from_start: frozenset[str] = frozenset()
+    to_end: frozenset[str] = frozenset()
 
     def buffers(self, node: Node) -> set[str]:
         return {self.roots.get(t, t) for t in (*node.inputs, *node.outputs) if t} & set(self.sizes)
@@ -76,6 +79,9 @@ class _Orders:
         for name in self.names:
             for buf in self.buffers[name]:
                 self.users[buf] = self.users.get(buf, frozenset()) | {name}
+        for buf in memory.to_end:   # read after the last step: a user that never runs
+            self.users[buf] = self.users.get(buf, frozenset()) | {_END}
+        self.start = frozenset(b for b in memory.from_start if b in self.sizes)
 
     def step_bytes(self, live: frozenset[str], name: str) -> int:
         """Live bytes while `name` runs: the buffers alive before it, those it touches, and
@@ -105,6 +111,9 @@ class _TooLarge(Exception):
     pass
 
 
+_END = "#end"   # the caller reading outputs after the schedule: never runs
+
+
 def _greedy(g: _Orders) -> tuple[int, tuple[str, ...], bool]:
     """The greedy order, its peak, and whether it was the only order (one node ready at every
     step: a graph without branches)."""
@@ -116,8 +125,8 @@ def _greedy(g: _Orders) -> tuple[int, tuple[str, ...], bool]:
             children.setdefault(p, []).append(n)
     ready = {n for n in g.names if not waiting[n]}
     left = {b: len(users) for b, users in g.users.items()}
-    live: set[str] = set()
-    live_bytes, peak, order, unique = 0, 0, [], True
+    live: set[str] = set(g.start)
+    live_bytes, peak, order, unique = sum(g.sizes[b] for b in live), 0, [], True
     while ready:
         unique = unique and len(ready) == 1
 
@@ -170,18 +179,21 @@ def _exact(g: _Orders) -> tuple[int, tuple[str, ...]]:
                 choice = (max(here, rest), (name, *order))
         return choice
 
-    return best(frozenset(), frozenset())
+    return best(frozenset(), g.start)
 
 
 def buffer_requests(schedule: Schedule, graph: Graph, memory: Memory) -> list[BufferRequest]:
     """Every arena buffer's lifetime in steps of the schedule, and each step's scratch."""
     nodes = {n.name: n for n in graph.nodes}
-    first: dict[str, int] = {}
-    last: dict[str, int] = {}
+    first: dict[str, int] = {b: 0 for b in memory.from_start if b in memory.sizes}
+    last: dict[str, int] = dict(first)
     for step, s in enumerate(schedule.steps):
         for buf in memory.buffers(nodes[s.node]):
             first.setdefault(buf, step)
             last[buf] = step
+    for buf in memory.to_end:
+        if buf in first:
+            last[buf] = len(schedule.steps) - 1
     requests = [BufferRequest(b, memory.sizes[b], first[b], last[b]) for b in first]
     requests += [BufferRequest(f"{s.node}#scratch", memory.scratch[s.node], step, step)
                  for step, s in enumerate(schedule.steps) if memory.scratch.get(s.node)]

@@ -1,7 +1,8 @@
 """Does a compiled model fit a board? Checked by `tinyml compile --board` before anything is written.
 
 flash = weights and constants (exact) + code (estimate)
-RAM   = arena + inputs + outputs (exact) + stack and runtime (estimate)
+RAM   = arena + inputs + outputs outside it (exact) + stack and runtime (estimate); with
+        `--io arena` the inputs and outputs are inside the arena and count there
 
 The code estimate is a fixed part (startup, UART, the serial protocol) plus a part per
 distinct kernel and per layer; its constants bound the eval firmware's measured code on the
@@ -54,9 +55,10 @@ def needs(report: dict) -> tuple[Need, Need]:
     code = (CODE_FIXED_BYTES + CODE_PER_KERNEL_BYTES * len(kernels)
             + CODE_PER_LAYER_BYTES * len(report["layers"]))
     flash = Need("flash", (("weights", int(report["flash_bytes"]), False), ("code", code, True)))
-    ram = Need("RAM", (("arena", int(report["arena_bytes"]), False),
-                       ("input", _tensor_bytes(report["inputs"]), False),
-                       ("output", _tensor_bytes(report["outputs"]), False),
+    io = () if report.get("io_in_arena") else (
+        ("input", _tensor_bytes(report["inputs"]), False),
+        ("output", _tensor_bytes(report["outputs"]), False))
+    ram = Need("RAM", (("arena", int(report["arena_bytes"]), False), *io,
                        ("stack", STACK_BYTES, True)))
     return flash, ram
 

@@ -125,6 +125,28 @@ def _view_roots(graph: Graph) -> dict[str, str]:
     return root
 
 
+def _in_place(graph: Graph, calls: dict[str, KernelCall], views: dict[str, str],
+              external: set[str]) -> dict[str, str]:
+    """Views plus in-place outputs: a kernel that may write over its first input gets the
+    input's buffer when that input has no other reader and neither is caller-owned."""
+    roots = dict(views)
+    readers = graph.consumers()
+    for node in graph.nodes:
+        call = calls.get(node.name)
+        if call is None or not call.in_place:
+            continue
+        src, out = roots.get(node.inputs[0], node.inputs[0]), node.outputs[0]
+        only_reader = [n.name for n in readers.get(node.inputs[0], [])] == [node.name]
+        if (only_reader and src not in external and out not in external
+                and not graph.tensor(src).is_const and src not in graph.inputs):
+            roots[out] = src
+    def resolve(t: str) -> str:   # a view of an in-place output shares the first input too
+        while t in roots and roots[t] != t:
+            t = roots[t]
+        return t
+    return {t: resolve(t) for t in roots}
+
+
 def lower_model(graph: Graph, name: str, core: Core | None = None,
                 io_in_arena: bool = False) -> ModelCode:
     """`core` (the host's when None) decides which kernel variant computes each layer;
@@ -137,10 +159,13 @@ def lower_model(graph: Graph, name: str, core: Core | None = None,
     # the schedule orders the steps and implies every lifetime; graph inputs/outputs and
     # constants are not in the arena
     external = set() if io_in_arena else set(graph.inputs) | set(graph.outputs)
+    views = _in_place(graph, calls, views, external)
     roots = {t: views.get(t, t) for node in graph.nodes for t in (*node.inputs, *node.outputs) if t}
     roots.update({t: t for t in (*graph.inputs, *graph.outputs) if t not in roots})
-    sizes = {r: graph.tensor(r).nbytes for r in set(roots.values())
-             if r not in external and not graph.tensor(r).is_const}
+    sizes: dict[str, int] = {}
+    for t, r in roots.items():   # a root holds the largest tensor aliased onto it
+        if r not in external and not graph.tensor(r).is_const:
+            sizes[r] = max(sizes.get(r, 0), graph.tensor(t).nbytes)
     memory = Memory(roots, sizes, {name: call.scratch_bytes for name, call in calls.items()
                                    if call.scratch_bytes},
                     frozenset(roots[t] for t in graph.inputs) if io_in_arena else frozenset(),

@@ -5,6 +5,8 @@ the output stage of tm_gemm_s8.h."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..ops.base import Arg, tensor_args
 from ..ops.conv2d import geometry_params, int8_fields, kernel_call, prepare_int8
 from ..targets.cores import DSP
@@ -68,5 +70,11 @@ def tm_depthwise_conv2d_3x3_sweep_dsp_s8(node, graph):
     args = (Arg("params"), *tensor_args(node.inputs[0], node.inputs[1]), Arg("const", "offset_terms"),
             Arg("const", "multiplier"), Arg("const", "shift"), *tensor_args(node.outputs[0]),
             Arg("scratch"))
-    return kernel_call("tm_depthwise_conv2d_3x3_sweep_dsp_s8", args,
+    call = kernel_call("tm_depthwise_conv2d_3x3_sweep_dsp_s8", args,
                        "tm_depthwise_conv2d_s8_params", params, out.consts())
+    # With one band of columns each group of 4 channels is wholly in scratch before any of
+    # its outputs is written, and an output only lands on its own channel's bytes: the
+    # output may overwrite the input.
+    _, out_h, out_w, _ = graph.tensor(node.outputs[0]).shape
+    one_band = _band(out_h, out_w, *node.attrs.strides) == out_w
+    return replace(call, in_place=one_band)

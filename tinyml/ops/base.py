@@ -51,6 +51,7 @@ class KernelCall:
     params: tuple[tuple[str, Any], ...] = ()
     consts: tuple[ConstArray, ...] = ()
     scratch_bytes: int = 0
+    in_place: bool = False   # the kernel may write its output over its first input's bytes
 
 
 def tensor_args(*names: str) -> tuple[Arg, ...]:

@@ -93,3 +93,41 @@ def test_in_place_on_cortex_m4(tmp_path):
     g2 = Graph.build("chain", [*g.nodes, relu2], [*g.tensors.values(), g.tensor("y").with_(name="y2")],
                      ["x"], ["y2"])
     assert_board_matches_ref(g2, random_inputs(g2, 2, np.random.default_rng(6)), tmp_path)
+
+
+def _fc(name, src, out, rng, n_in, n_out):
+    from tinyml.ir import Quant, Tensor
+    from tinyml.ops.fully_connected import FullyConnectedAttrs
+    w = Tensor(f"{name}_w", (n_out, n_in), "int8", Quant.of(0.01, 0),
+               rng.integers(-127, 128, (n_out, n_in)))
+    return Node(name, "FullyConnected", (src, w.name), (out,), FullyConnectedAttrs()), w
+
+
+def _elementwise_chain(op: str) -> Graph:
+    """x -> fc -> a -> (Relu a | Add a + b with b = fc(x)) -> c -> fc -> y: c may take a's
+    bytes (a has no other reader)."""
+    from tinyml.ir import Quant, Tensor
+    rng = np.random.default_rng(8)
+    q = Quant.of(0.05, -3)
+    t = {n: Tensor(n, (1, 32), "int8", q) for n in ("x", "a", "b", "c")}
+    t["y"] = Tensor("y", (1, 8), "int8", q)
+    fa, wa = _fc("fa", "x", "a", rng, 32, 32)
+    fb, wb = _fc("fb", "x", "b", rng, 32, 32)
+    fy, wy = _fc("fy", "c", "y", rng, 32, 8)
+    if op == "Relu":
+        nodes, extra = [fa, Node("relu", "Relu", ("a",), ("c",)), fy], [wa, wy]
+    else:
+        nodes, extra = [fa, fb, Node("add", "Add", ("a", "b"), ("c",), BinaryAttrs()), fy], [wa, wb, wy]
+    used = {n for node in nodes for n in (*node.inputs, *node.outputs)}
+    return Graph.build(op, nodes, [v for k, v in t.items() if k in used] + extra, ["x"], ["y"])
+
+
+@pytest.mark.parametrize("op", ["Relu", "Add"])
+@pytest.mark.parametrize("core", ["host", "cortex-m4"])
+def test_elementwise_ops_write_over_their_first_input(op, core, tmp_path):
+    from tinyml.targets.cores import CORES
+    g = _elementwise_chain(op)
+    code = lower_model(g, "m", CORES[core])
+    assert code.locations["a"].offset == code.locations["c"].offset
+    assert_host_matches_ref(g, random_inputs(g, 3, np.random.default_rng(9)), tmp_path,
+                            core=CORES[core])

@@ -91,7 +91,8 @@ def _call(kernel: str, node, graph) -> KernelCall:
               ("output_multiplier", t.output_multiplier), ("output_round", t.output_round),
               ("output_right_shift", t.output_right_shift),
               ("act_min", p.act_min), ("act_max", p.act_max))
-    return KernelCall(kernel=kernel, sources=(kernel + ".c",),
+    # element i of the output from element i of each input, read first: may overwrite one
+    return KernelCall(kernel=kernel, sources=(kernel + ".c",), in_place=True,
                       args=(Arg("params"), *tensor_args(*node.inputs[:2]),
                             Arg("const", "table1"), Arg("const", "table2"),
                             *tensor_args(node.outputs[0])),

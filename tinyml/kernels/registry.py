@@ -56,7 +56,11 @@ class KernelVariant:
         return self.condition is None or bool(self.condition(node, graph))
 
     def lower(self, node: Node, graph: Graph) -> KernelCall:
-        return replace(self.lowering(node, graph), scratch_bytes=self.scratch(node, graph))
+        call = replace(self.lowering(node, graph), scratch_bytes=self.scratch(node, graph))
+        x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
+        if self.is_portable and get_op(node, graph).elementwise and x.nbytes == y.nbytes:
+            call = replace(call, in_place=True)
+        return call
 
 
 VARIANTS: list[KernelVariant] = []

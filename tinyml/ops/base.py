@@ -64,6 +64,9 @@ class Op:
     name: ClassVar[str]
     #: the first output is the first input reinterpreted (same bytes, new shape)
     is_view: ClassVar[bool] = False
+    #: output element i comes from input element i alone, read before it is written, and
+    #: both have one size: the portable kernel may write its output over its input
+    elementwise: ClassVar[bool] = False
     #: dtypes of the first input the op computes on
     dtypes: ClassVar[tuple[str, ...]] = ("int8", "float32")
     # How post-training quantization treats the op (tinyml/quant):

@@ -61,6 +61,8 @@ def clamp_int8(x: np.ndarray, p: Int8Params) -> np.ndarray:
 class _Clamp(Op):
     """Shared evaluate/lower; subclasses give the float bounds and the int8 params."""
 
+    elementwise = True
+
     def bounds(self, node: Node) -> tuple[float, float]:
         raise NotImplementedError
 

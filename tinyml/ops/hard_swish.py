@@ -120,6 +120,7 @@ def hard_swish_float(x: np.ndarray) -> np.ndarray:
 @register
 class HardSwish(Op):
     name = "HardSwish"
+    elementwise = True
 
     def evaluate(self, node, graph, inputs):
         dtype = io_dtype(node, graph)

@@ -58,6 +58,7 @@ def leaky_relu_int8(x: np.ndarray, p: Int8Params) -> np.ndarray:
 @register
 class LeakyRelu(Op):
     name = "LeakyRelu"
+    elementwise = True
 
     def check(self, node, graph):
         super().check(node, graph)

@@ -73,6 +73,7 @@ def logistic_float(x: np.ndarray) -> np.ndarray:
 @register
 class Logistic(Op):
     name = "Logistic"
+    elementwise = True
     fixed_output_quant = OUTPUT_QUANT
 
     def evaluate(self, node, graph, inputs):

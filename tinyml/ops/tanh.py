@@ -19,6 +19,7 @@ OUTPUT_QUANT = (1.0 / 128.0, 0)
 @register
 class Tanh(Op):
     name = "Tanh"
+    elementwise = True
     fixed_output_quant = OUTPUT_QUANT
 
     def evaluate(self, node, graph, inputs):

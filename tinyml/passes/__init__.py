@@ -9,13 +9,15 @@ from .collapse_reshapes import collapse_reshapes
 from .eliminate_dead import eliminate_dead
 from .fold_batchnorm import fold_batchnorm
 from .fold_constants import fold_constants
+from .fold_pad import fold_pad
 from .fuse_activations import fuse_activations
 from .fuse_qdq import fuse_qdq
 from .infer_shapes import infer_shapes
 from .remove_transposes import remove_transposes
 
 __all__ = ["PIPELINE", "run_pipeline", "collapse_reshapes", "eliminate_dead", "fold_batchnorm",
-           "fold_constants", "fuse_activations", "fuse_qdq", "infer_shapes", "remove_transposes"]
+           "fold_constants", "fold_pad", "fuse_activations", "fuse_qdq", "infer_shapes",
+           "remove_transposes"]
 
 Pass = Callable[[Graph], Graph]
 
@@ -27,6 +29,7 @@ PIPELINE: list[Pass] = [
     remove_transposes,      # again: int8 Transpose -> Reshape -> FullyConnected folds now
     collapse_reshapes,
     fold_batchnorm,
+    fold_pad,
     fuse_activations,
     eliminate_dead,
     infer_shapes,

@@ -86,11 +86,11 @@ void tm_gemm_1_column(const uint32_t *x, const int8_t *weights, int32_t depth4,
                           o->offset_terms[oc + 3]};
         tm_dot_1x4(x, weights + oc * depth4, groups, acc);
         for (int32_t c = 0; c < 4; ++c) {
-            y[oc + c] = tm_gemm_out(o, acc[c], oc + c);
+            y[oc + c] = tm_store1(o, oc + c, acc[c]);
         }
     }
     for (; oc < channels; ++oc) {
-        y[oc] = tm_gemm_out(o, tm_dot_row(x, 2, weights + oc * depth4, groups,
-                                          o->offset_terms[oc]), oc);
+        y[oc] = tm_store1(o, oc, tm_dot_row(x, 2, weights + oc * depth4, groups,
+                                            o->offset_terms[oc]));
     }
 }

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "tm_dsp.h"
-#include "tm_requant.h"
+#include "tm_nn.h"
 
 #define TM_GEMM_BLOCK 4   /* output channels per weight block */
 
@@ -273,11 +273,6 @@ static inline tm_gemm_output tm_gemm_output_of(const int32_t *offset_terms,
         o.common = shift[c] < 0;
     }
     return o;
-}
-
-static inline int8_t tm_gemm_out(const tm_gemm_output *o, int32_t acc, int32_t oc)
-{
-    return tm_output_s8(acc, o->multiplier[oc], o->shift[oc], o->output_offset, o->lo, o->hi);
 }
 
 /* Where channel oc's first group is: blocks of 4 channels, then plain rows. */

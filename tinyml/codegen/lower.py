@@ -170,7 +170,7 @@ def lower_model(graph: Graph, name: str, core: Core | None = None,
                                    if call.scratch_bytes},
                     frozenset(roots[t] for t in graph.inputs) if io_in_arena else frozenset(),
                     frozenset(roots[t] for t in graph.outputs) if io_in_arena else frozenset())
-    schedule = order_nodes(graph, memory)
+    schedule = order_nodes(graph, memory, ALIGNMENT)
     requests = buffer_requests(schedule, graph, memory)
     plan = plan_arena(requests, ALIGNMENT)
     check_plan(plan, requests)

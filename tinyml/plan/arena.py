@@ -1,10 +1,18 @@
 """Arena planning: offsets for buffers whose lifetimes are known.
 
-Algorithm (greedy by size, as TFLite Micro's greedy planner): buffers are placed largest
-first (ties: earlier first use, then name); each goes at the lowest aligned offset where it
-overlaps no already-placed buffer whose lifetime intersects its own. Lifetimes are closed
-intervals of step indices. The lower bound is the largest total size of buffers alive at one
-step: no plan that keeps every buffer whole can be smaller.
+Every buffer starts at an aligned offset, so it occupies its size rounded up to the alignment
+(`aligned`), and the lower bound is the largest total of aligned sizes alive at one step: no
+plan that keeps every buffer whole can be smaller. Lifetimes are closed intervals of steps.
+
+Algorithm. First fit in several orders: largest first (TFLite Micro's greedy planner), then
+earliest first use, longest lifetime, largest size x lifetime; each buffer goes to the lowest
+aligned offset where it overlaps no placed buffer whose lifetime meets its own. The first
+order that reaches the lower bound wins. When none does and there are at most EXACT_BUFFERS
+buffers, a branch-and-bound search looks for a plan below the best found: it places buffers
+in order of offset, each at 0 or on top of a placed buffer it meets (every plan can be pushed
+down into that form without growing, so the search is exhaustive), and gives up after
+EXACT_NODES placements, keeping the best plan found. `ArenaPlan.optimal` says whether the
+size is proved least: it equals the lower bound, or the search ran to its end.
 
 Pure functions: requests in, a plan out. `check_plan` verifies that no two buffers alive at
 the same step share a byte (raising PlanError, also under `python -O`).
@@ -15,6 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import TinymlError
+
+#: the exact search runs on plans of at most this many buffers, for at most this many
+#: placements
+EXACT_BUFFERS = 64
+EXACT_NODES = 20_000
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,8 @@ class ArenaPlan:
     size: int
     lower_bound: int
     alignment: int
+    optimal: bool = True      # no plan of these buffers is smaller
+    method: str = "size"      # which order or search found it
 
     def dump(self, requests: list[BufferRequest]) -> str:
         lines = [f"arena {self.size} bytes (lower bound {self.lower_bound}), align {self.alignment}"]
@@ -40,35 +55,150 @@ class ArenaPlan:
         return "\n".join(lines)
 
 
-def _align(x: int, alignment: int) -> int:
-    return (x + alignment - 1) // alignment * alignment
+def aligned(size: int, alignment: int) -> int:
+    return (size + alignment - 1) // alignment * alignment
 
 
 def _live_together(a: BufferRequest, b: BufferRequest) -> bool:
     return a.first <= b.last and b.first <= a.last
 
 
-def lower_bound(requests: list[BufferRequest]) -> int:
-    steps = {s for r in requests for s in (r.first, r.last)}
-    return max((sum(r.size for r in requests if r.first <= s <= r.last) for s in steps),
-               default=0)
+def live_bytes(requests: list[BufferRequest], step: int, alignment: int = 1) -> int:
+    """The aligned bytes of the buffers alive at `step`."""
+    return sum(aligned(r.size, alignment) for r in requests if r.first <= step <= r.last)
 
 
-def plan_arena(requests: list[BufferRequest], alignment: int = 16) -> ArenaPlan:
+def lower_bound(requests: list[BufferRequest], alignment: int = 1) -> int:
+    steps = {r.first for r in requests}   # the live set only grows at a first use
+    return max((live_bytes(requests, s, alignment) for s in steps), default=0)
+
+
+_ORDERS = {
+    "size": lambda r: (-r.size, r.first, r.name),
+    "first use": lambda r: (r.first, -r.size, r.name),
+    "lifetime": lambda r: (r.first - r.last, -r.size, r.name),
+    "size x lifetime": lambda r: (-r.size * (r.last - r.first + 1), r.first, r.name),
+}
+
+
+def _first_fit(order: list[BufferRequest], alignment: int) -> dict[str, int]:
     placed: list[tuple[int, BufferRequest]] = []
     offsets: dict[str, int] = {}
-    for req in sorted(requests, key=lambda r: (-r.size, r.first, r.name)):
+    for req in order:
         conflicts = sorted(((off, other) for off, other in placed if _live_together(req, other)),
                            key=lambda pair: pair[0])
         offset = 0
         for off, other in conflicts:
             if offset + req.size <= off:
                 break
-            offset = max(offset, _align(off + other.size, alignment))
+            offset = max(offset, aligned(off + other.size, alignment))
         offsets[req.name] = offset
         placed.append((offset, req))
-    size = max((offsets[r.name] + r.size for r in requests), default=0)
-    return ArenaPlan(offsets, _align(size, alignment), lower_bound(requests), alignment)
+    return offsets
+
+
+def _size(offsets: dict[str, int], requests: list[BufferRequest], alignment: int) -> int:
+    return aligned(max((offsets[r.name] + r.size for r in requests), default=0), alignment)
+
+
+class _Budget(Exception):
+    pass
+
+
+def _search(requests: list[BufferRequest], alignment: int, below: int, bound: int
+            ) -> tuple[dict[str, int] | None, bool]:
+    """A plan of size < `below` (None if there is none), stopping at the first of size
+    `bound`; and whether the search ran to its end.
+
+    Buffers are placed in order of offset, so every one still to place lies above the last
+    offset (`floor`): at each step, the aligned bytes still to place plus the placed bytes
+    above the floor must fit between the floor and the size sought, or the branch is cut."""
+    count = len(requests)
+    sizes = [aligned(r.size, alignment) for r in requests]
+    meets = [[j for j in range(count) if j != i and _live_together(requests[i], requests[j])]
+             for i in range(count)]
+    steps = sorted({r.first for r in requests})
+    alive = [[i for i in range(count) if requests[i].first <= s <= requests[i].last] for s in steps]
+    # interchangeable buffers (same lifetime and size) are placed in index order only
+    twin_before = [next((j for j in range(i) if (requests[j].first, requests[j].last, sizes[j])
+                         == (requests[i].first, requests[i].last, sizes[i])), None)
+                   for i in range(count)]
+    offsets: list[int | None] = [None] * count
+    best: dict[str, int] | None = None
+    limit = below
+    nodes = 0
+
+    def fits(i: int, off: int) -> bool:
+        return all(offsets[j] is None or off + sizes[i] <= offsets[j]
+                   or offsets[j] + sizes[j] <= off for j in meets[i])
+
+    def room(floor: int) -> bool:
+        for live in alive:
+            need = 0
+            for j in live:
+                off = offsets[j]
+                need += sizes[j] if off is None else max(off + sizes[j] - max(off, floor), 0)
+            if floor + need > limit - alignment:
+                return False
+        return True
+
+    def place(floor: int, left: int) -> bool:
+        nonlocal best, limit, nodes
+        if not left:
+            best = {r.name: offsets[i] for i, r in enumerate(requests)}
+            limit = max(offsets[i] + sizes[i] for i in range(count))
+            return limit <= bound
+        if not room(floor):
+            return False
+        for i in range(count):
+            if offsets[i] is not None:
+                continue
+            twin = twin_before[i]
+            if twin is not None and offsets[twin] is None:
+                continue
+            candidates = {0} | {offsets[j] + sizes[j] for j in meets[i] if offsets[j] is not None}
+            for off in sorted(c for c in candidates if c >= floor):
+                if off + sizes[i] >= limit:
+                    break
+                if not fits(i, off):
+                    continue
+                nodes += 1
+                if nodes > EXACT_NODES:
+                    raise _Budget
+                offsets[i] = off
+                done = place(off, left - 1)
+                offsets[i] = None
+                if done:
+                    return True
+        return False
+
+    try:
+        place(0, count)
+    except _Budget:
+        return best, False
+    return best, True
+
+
+def plan_arena(requests: list[BufferRequest], alignment: int = 16) -> ArenaPlan:
+    real = [r for r in requests if r.size > 0]
+    bound = aligned(lower_bound(real, alignment), alignment)
+    best: tuple[int, str, dict[str, int]] | None = None
+    for method, key in _ORDERS.items():
+        offsets = _first_fit(sorted(real, key=key), alignment)
+        size = _size(offsets, real, alignment)
+        if best is None or size < best[0]:
+            best = (size, method, offsets)
+        if size == bound:
+            break
+    size, method, offsets = best if best else (0, "size", {})
+    optimal = size == bound
+    if not optimal and len(real) <= EXACT_BUFFERS:
+        found, complete = _search(real, alignment, size, bound)
+        if found is not None:
+            size, method, offsets = _size(found, real, alignment), "search", found
+        optimal = complete or size == bound
+    offsets = {**{r.name: 0 for r in requests}, **offsets}
+    return ArenaPlan(offsets, size, bound, alignment, optimal, method)
 
 
 class PlanError(TinymlError):

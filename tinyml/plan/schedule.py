@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..ir import Graph, Node
-from .arena import BufferRequest
+from .arena import BufferRequest, aligned
 
 #: the exact order search runs on graphs with branches up to this many nodes, and gives up
 #: (the greedy's order stands) past this many states
@@ -67,14 +67,14 @@ class _Orders:
     """What ordering needs of a graph: per node its buffers, scratch and producers; per buffer
     its size and the nodes that touch it."""
 
-    def __init__(self, graph: Graph, memory: Memory):
+    def __init__(self, graph: Graph, memory: Memory, alignment: int):
         self.names = tuple(n.name for n in graph.nodes)
         producers = graph.producers()
         self.needs = {n.name: frozenset(producers[t].name for t in n.inputs if t in producers)
                       for n in graph.nodes}
         self.buffers = {n.name: frozenset(memory.buffers(n)) for n in graph.nodes}
         self.scratch = {n: memory.scratch.get(n, 0) for n in self.names}
-        self.sizes = memory.sizes
+        self.sizes = {b: aligned(size, alignment) for b, size in memory.sizes.items()}
         self.users: dict[str, frozenset[str]] = {}
         for name in self.names:
             for buf in self.buffers[name]:
@@ -93,8 +93,10 @@ class _Orders:
         return frozenset(b for b in live | self.buffers[name] if self.users[b] - done - {name})
 
 
-def order_nodes(graph: Graph, memory: Memory) -> Schedule:
-    g = _Orders(graph, memory)
+def order_nodes(graph: Graph, memory: Memory, alignment: int = 1) -> Schedule:
+    """The order of least peak; buffers count their size rounded up to `alignment`, as the
+    arena holds them."""
+    g = _Orders(graph, memory, alignment)
     peak, order, unique = _greedy(g)
     if unique:
         return Schedule(tuple(Step(n) for n in order), peak, True)

@@ -31,9 +31,10 @@ INT8_MODELS = {"hello_world_int8": "tflm/hello_world_int8.tflite",
                "pretrainedResnet_quant": "mlperf_tiny/ic/pretrainedResnet_quant.tflite"}
 # Why each shared int8 model does or does not fit microbit (256 KB flash, 16 KB RAM), as
 # `tinyml compile --board microbit` reports it.
-MICROBIT_FITS = {"hello_world_int8"}
-MICROBIT_OVERFLOWS = {"ad01_int8": "flash", "kws_ref_model": "RAM", "vww_96_int8": "RAM",
-                      "pretrainedResnet_quant": "RAM"}
+# KWS fits the microbit's 16 KB since its pointwise and depthwise layers run in place (arena
+# 9,568 bytes, tinyml/plan/); VWW and ResNet-8 stay above 16 KB even patch by patch
+MICROBIT_FITS = {"hello_world_int8", "kws_ref_model"}
+MICROBIT_OVERFLOWS = {"ad01_int8": "flash", "vww_96_int8": "RAM", "pretrainedResnet_quant": "RAM"}
 
 _MISSING = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm", "gcc") if shutil.which(t) is None]
 needs_arm_gcc = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,

@@ -64,12 +64,24 @@ def test_targets_show_flash_sram_and_clock():
 
 @pytest.mark.skipif(not VWW_FLOAT.exists(), reason=f"{VWW_FLOAT} not present")
 def test_vww_float_overflows_nrf52840_ram(tmp_path):
-    err = _one_line(_tinyml("compile", VWW_FLOAT, "--board", "nrf52840-dk", "-o", tmp_path / "out"))
+    """Layer by layer (--patch off); by patches it fits (test_vww_float_fits_nrf52840_by_patches)."""
+    err = _one_line(_tinyml("compile", VWW_FLOAT, "--board", "nrf52840-dk", "--patch", "off",
+                            "-o", tmp_path / "out"))
     assert "does not fit nrf52840-dk: RAM needs" in err and "flash needs" not in err
     assert "arena 221,184 + input 110,592" in err and "against 256 KB" in err
     over = int(err.split("over by ")[1].split(" bytes")[0].replace(",", ""))
     assert over == 221_184 + 110_592 + 8 + 2048 - 256 * 1024
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not VWW_FLOAT.exists(), reason=f"{VWW_FLOAT} not present")
+def test_vww_float_fits_nrf52840_by_patches(tmp_path):
+    """The board's 256 KB is the planner's budget: the first layers run by patches."""
+    done = _tinyml("compile", VWW_FLOAT, "--board", "nrf52840-dk", "-o", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert "\npatches: " in done.stdout and "fits nrf52840-dk: " in done.stdout
+    ram = int(done.stdout.split(", RAM ")[1].split(" of ")[0].replace(",", ""))
+    assert ram <= 256 * 1024
 
 
 @pytest.mark.skipif(not VWW_FLOAT.exists(), reason=f"{VWW_FLOAT} not present")

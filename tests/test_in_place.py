@@ -16,6 +16,7 @@ from test_op_depthwise_conv2d import depthwise_graph
 from tinyml.codegen import lower_model
 from tinyml.ir import Graph, Node
 from tinyml.ops.binary import BinaryAttrs
+from tinyml.plan.planner import PlanOptions
 from variant_checks import M4, assert_board_matches_ref, assert_host_matches_ref
 
 
@@ -74,16 +75,24 @@ def test_not_in_place_when_the_input_is_read_again():
     assert code.locations["h"].offset != code.locations["y"].offset
 
 
-def test_not_in_place_with_several_bands():
+def test_several_bands_of_columns_run_in_place_by_bands_of_rows(tmp_path):
+    """The kernel cannot write over its input when its columns take several bands; the
+    planner then runs it by bands of rows through a ring (tinyml/plan/bands.py), unless
+    --optimize speed."""
     tall = (1, 300, 40, 4, 1, (3, 3), (1, 1), (1, 1), "same", NONE)
     g = _relu_then_depthwise(tall)
     relu2 = Node("relu2", "Relu", ("y",), ("y2",))
     g2 = Graph.build("chain", [*g.nodes, relu2], [*g.tensors.values(), g.tensor("y").with_(name="y2")],
                      ["x"], ["y2"])
+    fast = lower_model(g2, "m", M4, options=PlanOptions(optimize="speed"))
+    layer = next(l for l in fast.layers if l.node.op == "DepthwiseConv2D")
+    assert layer.call.kernel == "tm_depthwise_conv2d_3x3_sweep_dsp_s8" and not layer.call.in_place
+    assert fast.locations["h"].offset != fast.locations["y"].offset
     code = lower_model(g2, "m", M4)
     layer = next(l for l in code.layers if l.node.op == "DepthwiseConv2D")
-    assert layer.call.kernel == "tm_depthwise_conv2d_3x3_sweep_dsp_s8" and not layer.call.in_place
-    assert code.locations["h"].offset != code.locations["y"].offset
+    assert layer.runs == "bands" and code.locations["h"].offset == code.locations["y"].offset
+    assert code.plan.size < fast.plan.size
+    assert_host_matches_ref(g2, random_inputs(g2, 2, np.random.default_rng(7)), tmp_path)
 
 
 @pytest.mark.slow

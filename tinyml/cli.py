@@ -36,18 +36,66 @@ def _parse_shapes(text: str | None) -> dict[str, tuple[int, ...]] | None:
 
 
 def _layer_table(report: dict) -> str:
-    rows = [("#", "op", "output", "MACs", "kernel")]
+    """The per-layer table: `live` is the arena bytes alive while the layer runs (its peak
+    over patches for a patch stage), `runs` how (in place by bands, by patches)."""
+    rows = [("#", "op", "output", "MACs", "kernel", "live B", "runs")]
     for i, layer in enumerate(report["layers"]):
+        how = {"whole": "", "view": ""}.get(layer["runs"], layer["runs"])
+        if layer.get("in_place"):
+            how = ("in place" + (f", {how}" if how else ""))
         rows.append((str(i), layer["op"], "x".join(map(str, layer["output"])), f"{layer['macs']:,}",
-                     layer["kernel"]))
-    widths = [max(len(r[c]) for r in rows) for c in range(5)]
-    lines = ["  ".join(cell.ljust(w) if c != 3 else cell.rjust(w)
+                     layer["kernel"], f"{layer['live_bytes']:,}", how
+                     + (" <- peak" if i == report["peak_step"] else "")))
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    right = (3, 5)
+    lines = ["  ".join(cell.rjust(w) if c in right else cell.ljust(w)
                        for c, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
-    lines.insert(1, "-" * len(lines[0]))
+    lines.insert(1, "-" * max(len(line) for line in lines))
     lines.append("")
     lines.append(f"MACs {report['macs']:,}   params {report['params']:,}   "
                  f"weights {report['flash_bytes']:,} B   arena {report['arena_bytes']:,} B "
                  f"(lower bound {report['arena_lower_bound_bytes']:,} B)   dtype {report['dtype']}")
+    patch = report.get("patch_plan")
+    if patch:
+        lines.append(f"patches: {patch['grid'][0]}x{patch['grid'][1]} up to layer "
+                     f"{patch['split_layer']} (layers {patch['layers'][0]}-{patch['layers'][-1]}), "
+                     f"per-patch buffers {patch['per_patch_buffer_bytes']:,} B, extra MACs "
+                     f"{patch['extra_macs']:,} ({patch['extra_macs_percent']:g}%); layer by "
+                     f"layer the arena is {report['layer_by_layer_arena_bytes']:,} B")
+    return "\n".join(lines)
+
+
+def _plan_text(code) -> str:
+    """Every arena buffer: its bytes, offsets and the steps it lives (`inspect --plan`)."""
+    from .codegen.report import live_at  # noqa: F401  (the same names as report.json)
+    layout = code.layout
+    plan = layout.plan
+    steps = [s.node for s in layout.schedule.steps]
+    names = {layer.node.name: layer.index for layer in code.layers}
+    stage = layout.decisions.stage
+
+    def step_name(i: int) -> str:
+        node = steps[i]
+        if node == layout.stage_node:
+            return f"patches (layers {names[stage.nodes[0]]}-{names[stage.nodes[-1]]})"
+        return f"layer {names[node]}"
+
+    def buffer_name(buffer: str) -> str:
+        node, _, kind = buffer.rpartition("#")
+        if kind == "scratch" and node == layout.stage_node:
+            return "patch stage: per-patch buffers and scratch"
+        if kind == "scratch" and node in names:
+            return f"scratch of layer {names[node]}" + (
+                " (+ band ring)" if node in layout.decisions.bands else "")
+        return "tensor " + printable(buffer, 60)
+    lines = [f"arena {plan.size:,} bytes, lower bound {plan.lower_bound:,} "
+             f"({'proved least' if plan.optimal else 'not proved least'}; {plan.method}), "
+             f"alignment {plan.alignment}",
+             f"{'offset':>10} {'end':>10} {'bytes':>9}  {'from':<28} {'to':<28} buffer"]
+    for r in sorted(layout.requests, key=lambda r: (plan.offsets[r.name], r.first)):
+        off = plan.offsets[r.name]
+        lines.append(f"{off:>10,} {off + r.size:>10,} {r.size:>9,}  {step_name(r.first):<28} "
+                     f"{step_name(r.last):<28} {buffer_name(r.name)}")
     return "\n".join(lines)
 
 
@@ -83,6 +131,20 @@ def _board_core(args) -> str:
     return board.core_name
 
 
+def _sram_budget(args) -> int | None:
+    """--sram, else the --board's SRAM: what the planner must fit RAM total into."""
+    from .targets import budget
+    if args.sram is not None:
+        try:
+            return budget.parse_size(args.sram)
+        except ValueError as exc:
+            raise UsageError(f"--sram: {exc}") from None
+    if args.board:
+        from .targets.boards import get_board
+        return get_board(args.board).ram.size
+    return None
+
+
 def _compile(args, write: bool) -> int:
     from .codegen.report import build_report
     from .compiler import compile_model, default_name, write as write_out
@@ -90,19 +152,20 @@ def _compile(args, write: bool) -> int:
 
     target = _board_core(args)
     calib = _load_calib(getattr(args, "calib", None))
+    sram = _sram_budget(args)
+    if args.patch_overhead < 0:
+        raise UsageError("--patch-overhead must be at least 0")
     compiled = compile_model(args.model, name=args.name, target=target, dtype=args.dtype,
                              calib=calib, calib_method=args.calib_method,
                              calib_percentile=args.calib_percentile,
                              input_shapes=_parse_shapes(args.input_shape),
-                             progress=sys.stderr.isatty(), io=args.io)
+                             progress=sys.stderr.isatty(), io=args.io, optimize=args.optimize,
+                             patch=args.patch, patch_overhead=args.patch_overhead / 100,
+                             sram=sram)
     report = build_report(compiled.code, target=target, dtype=compiled.dtype)
     fits = None
     sram_fit = None
     if args.sram is not None:   # before anything is written
-        try:
-            sram = budget.parse_size(args.sram)
-        except ValueError as exc:
-            raise UsageError(f"--sram: {exc}") from None
         sram_fit = (sram, budget.check_sram(report, sram, args.model))
     if args.board:   # before anything is written
         from .targets.boards import get_board
@@ -110,10 +173,16 @@ def _compile(args, write: bool) -> int:
         fits = (board, *budget.check_fits(report, board, args.model))
     elif (warning := budget.flash_warning(report, target)) is not None:
         warnings.warn(warning)
+    if getattr(args, "plot", None):
+        from .plot import plot_memory
+        plot_memory(compiled.code, args.plot)
     if write:
         outdir = Path(args.output or f"./{args.name or default_name(args.model)}_tinyml")
         report = write_out(compiled, outdir, target)
     print(_layer_table(report))
+    if getattr(args, "plan", False):
+        print()
+        print(_plan_text(compiled.code))
     if fits:
         board, flash, ram = fits
         print(f"fits {board.name}: flash {flash.total:,} of {board.flash.size:,} bytes "
@@ -121,6 +190,8 @@ def _compile(args, write: bool) -> int:
     if sram_fit:
         sram, ram = sram_fit
         print(f"fits --sram {sram:,} bytes: RAM {ram.total:,} ({ram.describe()})")
+    if getattr(args, "plot", None):
+        print(f"wrote {args.plot}")
     if write:
         print(f"wrote {outdir}/")
     return 0
@@ -243,8 +314,22 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default: the --board's core, else host)")
         p.add_argument("--board", help="a board (`tinyml targets`): its core, and a check that "
                        "weights + code fit its flash and arena + I/O + stack its SRAM")
-        p.add_argument("--sram", help="an SRAM budget, e.g. 64K: RAM total = arena + the input "
-                       "and output buffers outside it + estimated stack must fit")
+        p.add_argument("--sram", help="an SRAM budget, e.g. 64K (default: the --board's SRAM): "
+                       "RAM total = arena + the input and output buffers outside it + estimated "
+                       "stack (2 KB) must fit; the planner runs the first layers patch by patch "
+                       "if that is what fits")
+        p.add_argument("--optimize", choices=("speed", "balanced", "ram"), default="balanced",
+                       help="the memory planner at the peak layer: speed (only what costs no "
+                       "time), balanced (default: also runs layers in place by bands of rows), "
+                       "ram (also kernels with less scratch, slower)")
+        p.add_argument("--patch", metavar="off|auto|RxC@LAYER",
+                       help="patch-based execution of the first layers (MCUNetV2): auto picks "
+                       "the split layer and grid of least RAM within --patch-overhead; RxC@LAYER "
+                       "runs an R x C grid up to LAYER (its # in the table, or its name); off "
+                       "never (default: only when --sram or --board is not met otherwise)")
+        p.add_argument("--patch-overhead", type=float, default=15.0, metavar="PERCENT",
+                       help="extra MACs --patch auto may spend recomputing halos, in percent of "
+                       "the model's (default 15)")
         p.add_argument("--io", choices=("caller", "arena"), default="caller",
                        help="where the model's inputs and outputs live: the caller's buffers "
                        "(default) or inside the arena, reused once dead (<name>_invoke_arena)")
@@ -266,6 +351,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("inspect", help="print the per-layer table; write nothing")
     model_args(p)
+    p.add_argument("--plan", action="store_true",
+                   help="also print the memory plan: every arena buffer, its offset and lifetime")
+    p.add_argument("--plot", metavar="PNG", help="draw the arena bytes alive per layer, layer by "
+                   "layer beside the plan chosen, the peak marked (needs matplotlib)")
     p.set_defaults(func=lambda a: _compile(a, write=False))
 
     p = sub.add_parser("run", help="build a compiled folder and run it on inputs")

@@ -11,7 +11,9 @@ from .codegen.lower import ModelCode
 from .errors import UnsupportedError, UsageError
 from .frontends import load_model
 from .ir import Graph
+from .plan.planner import PlanOptions
 from .passes import run_pipeline
+from .targets.budget import STACK_BYTES
 from .targets.cores import get_core
 from .validate import validate_graph
 
@@ -43,9 +45,14 @@ def graph_dtype(graph: Graph) -> str:
 def compile_model(model_path: str | Path, *, name: str | None = None, target: str = "host",
                   dtype: str | None = None, calib=None, calib_method: str = "minmax",
                   calib_percentile: float = 99.99, input_shapes=None,
-                  progress: bool = False, io: str = "caller") -> Compiled:
+                  progress: bool = False, io: str = "caller", optimize: str = "balanced",
+                  patch: str | None = None, patch_overhead: float = 0.15,
+                  sram: int | None = None) -> Compiled:
     """`io`: "caller" (inputs and outputs in the caller's buffers) or "arena" (planned inside
-    the arena, their bytes reused once dead, as TFLite Micro does)."""
+    the arena, their bytes reused once dead, as TFLite Micro does). `optimize`, `patch` and
+    `patch_overhead`: the memory planner's (tinyml/plan/planner.py); `sram`: a RAM budget in
+    bytes (arena + inputs and outputs outside it + estimated stack), which the planner tries
+    to meet (with patches when needed); whether it did is for the caller to check."""
     core = get_core(target)
     name = name or default_name(model_path)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
@@ -70,8 +77,15 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
                                model=str(model_path))
     if io not in ("caller", "arena"):
         raise UsageError(f"--io must be caller or arena, not {io!r}")
-    return Compiled(graph, lower_model(graph, name, core, io_in_arena=io == "arena"),
-                    dtype or native)
+    budget = None
+    if sram is not None:
+        outside = 0 if io == "arena" else sum(graph.tensor(t).nbytes
+                                              for t in (*graph.inputs, *graph.outputs))
+        budget = sram - outside - STACK_BYTES
+    options = PlanOptions(optimize=optimize, patch=patch, patch_overhead=patch_overhead,
+                          arena_budget=budget)
+    return Compiled(graph, lower_model(graph, name, core, io_in_arena=io == "arena",
+                                       options=options), dtype or native)
 
 
 def write(compiled: Compiled, outdir: str | Path, target: str) -> dict:

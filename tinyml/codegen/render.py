@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import TinymlError, UsageError
 from ..resources import data_dir
 from ..text import c_comment
-from .lower import CTYPES, DTYPE_MACROS, ModelCode, arg_record
+from .lower import CTYPES, DTYPE_MACROS, CopyStep, ModelCode
 from .report import build_report
 
 
@@ -69,13 +69,20 @@ def _environment() -> jinja2.Environment:
 def render_library(code: ModelCode) -> dict[str, str]:
     """File name -> text of every generated file except the copied kernels."""
     env = _environment()
-    layers = [{
-        "index": layer.index, "name": layer.node.name, "op": layer.node.op,
-        "call": layer.call, "params_symbol": layer.params_symbol,
-        "args": [arg_record(layer, a, code) for a in layer.call.args] if layer.call else [],
-    } for layer in code.layers]
+    layers = [{"index": layer.index, "name": layer.node.name, "op": layer.node.op,
+               "call": layer.call, "runs": layer.runs} for layer in code.layers]
+    steps, seen = [], set()
+    for step in code.steps:
+        if isinstance(step, CopyStep):
+            steps.append({"kind": "copy", "layer": step.layer, "dst": step.dst, "src": step.src,
+                          "nbytes": step.nbytes})
+        else:
+            steps.append({"kind": "call", "layer": step.layer, "kernel": step.kernel,
+                          "args": step.args, "repeat": step.repeat, "first": step.layer not in seen})
+            seen.add(step.layer)
     context = {
         "name": code.name, "prefix": code.name.upper(), "code": code, "layers": layers,
+        "steps": steps, "has_copies": any(s["kind"] == "copy" for s in steps),
         "inputs": code.inputs, "outputs": code.outputs, "dtype_macros": DTYPE_MACROS,
         "ctypes": CTYPES,
         # C has no empty arrays

@@ -3,29 +3,76 @@
 from __future__ import annotations
 
 from .. import __version__
-from .lower import ModelCode
+from ..plan.layout import Layout
+from .lower import Layer, ModelCode
 
 
-def _live_at(code: ModelCode, step: int | None) -> list[dict]:
-    """The arena buffers alive at `step`, largest first: tensors by name, scratch by layer."""
-    if step is None:
+def _unit_of_layers(code: ModelCode) -> list[int]:
+    """Per layer, the step of the schedule it runs in (the patch stage is one step)."""
+    layout = code.layout
+    step_of = {s.node: i for i, s in enumerate(layout.schedule.steps)}
+    stage = layout.decisions.stage
+    return [step_of[layout.stage_node] if stage and layer.node.name in stage.nodes
+            else step_of[layer.node.name] for layer in code.layers]
+
+
+def _buffer_name(code: ModelCode, buffer: str) -> str:
+    node, _, kind = buffer.rpartition("#")
+    layers = {layer.node.name: layer.index for layer in code.layers}
+    if kind == "scratch" and node == code.layout.stage_node:
+        return "patch buffers and scratch of the patch stage"
+    if kind == "scratch" and node in layers:
+        return f"scratch of step {layers[node]}"
+    return buffer
+
+
+def live_at(code: ModelCode, unit: int | None) -> list[dict]:
+    """The arena buffers alive at schedule step `unit`, largest first."""
+    if unit is None:
         return []
-    alive = sorted((r for r in code.requests if r.first <= step <= r.last),
+    alive = sorted((r for r in code.requests if r.first <= unit <= r.last),
                    key=lambda r: (-r.size, r.name))
-    step_of = {layer.node.name: layer.index for layer in code.layers}
+    return [{"buffer": _buffer_name(code, r.name), "bytes": r.size} for r in alive]
 
-    def name(buffer: str) -> str:
-        node, _, kind = buffer.rpartition("#")
-        return f"scratch of step {step_of[node]}" if kind == "scratch" and node in step_of else buffer
-    return [{"buffer": name(r.name), "bytes": r.size} for r in alive]
+
+def patch_plan(code: ModelCode) -> dict | None:
+    stage = code.layout.decisions.stage
+    if stage is None:
+        return None
+    index = {layer.node.name: layer.index for layer in code.layers}
+    total = sum(layer.macs for layer in code.layers) or 1
+    return {
+        "split_layer": index[stage.split_node],
+        "split_tensor": stage.split,
+        "grid": list(stage.grid),
+        "patches": len(stage.steps) // len(stage.nodes),
+        "layers": [index[n] for n in stage.nodes],
+        "per_patch_buffer_bytes": stage.buffer_bytes,
+        "stage_scratch_bytes": stage.scratch_bytes,
+        "macs": stage.macs,
+        "layer_macs": stage.layer_macs,
+        "extra_macs": stage.extra_macs,
+        "extra_macs_percent": round(100 * stage.extra_macs / total, 2),
+    }
+
+
+def _in_place(layer: Layer, layout: Layout) -> bool:
+    node = layer.node
+    return (layer.call is not None and bool(node.inputs) and node.outputs[0] in layout.roots
+            and layout.roots[node.outputs[0]] == layout.roots.get(node.inputs[0], node.inputs[0])
+            and node.outputs[0] != node.inputs[0] and layer.runs != "view")
 
 
 def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **extra) -> dict:
     graph = code.graph
+    layout = code.layout
     params = sum(t.size for t in graph.tensors.values() if t.is_const)
-    live = [sum(r.size for r in code.requests if r.first <= step <= r.last)
-            for step in range(len(code.layers))]
-    peak = max(range(len(live)), key=live.__getitem__) if live else None
+    unit_live = layout.live()
+    units = _unit_of_layers(code)
+    live = [unit_live[u] for u in units]
+    peak_unit = max(range(len(unit_live)), key=unit_live.__getitem__) if unit_live else None
+    peak = (max((i for i, u in enumerate(units) if u == peak_unit), default=None)
+            if peak_unit is not None else None)
     layers = []
     for layer in code.layers:
         node = layer.node
@@ -38,12 +85,15 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
             "output": list(graph.tensor(node.outputs[0]).shape),
             "dtype": graph.tensor(node.outputs[0]).dtype,
             "macs": layer.macs,
+            "macs_run": layer.macs_run,
             "kernel": layer.call.kernel if layer.call else "view",
             "variant_reason": layer.variant_reason,
-            "output_location": loc.kind if loc else None,
+            "runs": layer.runs,
+            "in_place": _in_place(layer, layout),
+            "output_location": loc.kind if loc else "patch buffers",
             "output_offset": loc.offset if loc and loc.kind == "arena" else None,
             "scratch_bytes": layer.call.scratch_bytes if layer.call else 0,
-            "live_bytes": live[layer.index],   # arena bytes alive while this step runs
+            "live_bytes": live[layer.index],   # arena bytes alive while this layer runs
         })
 
     def io(info):
@@ -51,6 +101,7 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
                 "scale": info.scale, "zero_point": info.zero_point,
                 "arena_offset": info.arena_offset}
 
+    flat = code.memory.layer_by_layer
     return {
         "tinyml_version": __version__,
         "name": code.name,
@@ -58,16 +109,21 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
         "model": graph.source,
         "dtype": dtype,
         "macs": sum(l.macs for l in code.layers),
+        "macs_run": sum(l.macs_run for l in code.layers),
         "params": params,
         "flash_bytes": code.weight_bytes,
         "arena_bytes": code.plan.size,
         "arena_lower_bound_bytes": code.plan.lower_bound,
+        "arena_optimal": code.plan.optimal,
+        "arena_method": code.plan.method,
+        "layer_by_layer_arena_bytes": flat.plan.size,
         "peak_step": peak,
-        "peak_live": _live_at(code, peak),
+        "peak_live": live_at(code, peak_unit),
         "schedule_exact": code.schedule.exact,
         "io_in_arena": code.io_in_arena,
+        "optimize": code.memory.options.optimize,
         "peak_sram_bytes": code.plan.size,
-        "patch_plan": None,
+        "patch_plan": patch_plan(code),
         "inputs": [io(i) for i in code.inputs],
         "outputs": [io(o) for o in code.outputs],
         "layers": layers,

@@ -92,7 +92,7 @@ def _call(kernel: str, node, graph) -> KernelCall:
               ("output_right_shift", t.output_right_shift),
               ("act_min", p.act_min), ("act_max", p.act_max))
     # element i of the output from element i of each input, read first: may overwrite one
-    return KernelCall(kernel=kernel, sources=(kernel + ".c",), in_place=True,
+    return KernelCall(kernel=kernel, sources=(kernel + ".c",), in_place=(0, 1), flat=True,
                       args=(Arg("params"), *tensor_args(*node.inputs[:2]),
                             Arg("const", "table1"), Arg("const", "table2"),
                             *tensor_args(node.outputs[0])),

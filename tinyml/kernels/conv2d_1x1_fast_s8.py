@@ -3,6 +3,8 @@ codegen/kernels/tm_gemm_fast_s8.h, four pixels x two channels per inner step."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..ops.base import Arg, ConstArray, tensor_args
 from ..ops.conv2d import conv2d_params, is_pointwise, kernel_call, prepare_int8
 from .gemm_fast_s8 import layer_fast_output, pack_pairs
@@ -32,9 +34,13 @@ def tm_conv2d_1x1_fast_s8(node, graph):
     p = _int8(node, graph)
     rows = conv_rows(node, graph)
     out = layer_fast_output(node, graph, rows, p)
-    return kernel_call("tm_conv2d_1x1_fast_s8",
+    call = kernel_call("tm_conv2d_1x1_fast_s8",
                        (Arg("params"), tensor_args(node.inputs[0])[0], Arg("const", "weights"),
                         Arg("const", "offset_terms"), Arg("const", "multiplier"),
                         Arg("const", "shift"), *tensor_args(node.outputs[0]), Arg("scratch")),
                        "tm_conv2d_s8_params", conv2d_params(node, graph, p),
                        (ConstArray("weights", "int8_t", pack_pairs(rows)), *out.consts()))
+    # a group of pixels is in the columns before its outputs land: with no more output
+    # channels than input ones, the outputs may go over the input's bytes
+    x, w = graph.tensor(node.inputs[0]), graph.tensor(node.inputs[1])
+    return replace(call, in_place=(0,) if w.shape[0] <= x.shape[3] else ())

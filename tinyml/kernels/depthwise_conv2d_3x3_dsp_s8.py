@@ -24,6 +24,6 @@ def scratch_bytes(node, graph) -> int:
 
 @variant(op="DepthwiseConv2D", act="int8", weights="int8", features=(DSP,), condition=_applies,
          reason="3x3, DSP: int16 planes, SMLAD 2 outputs per step", scratch=scratch_bytes,
-         priority=30)
+         priority=30, region_scratch=depthwise_dsp.region_buffer_size)
 def tm_depthwise_conv2d_3x3_dsp_s8(node, graph):
     return depthwise_dsp.lower(KERNEL, node, graph)

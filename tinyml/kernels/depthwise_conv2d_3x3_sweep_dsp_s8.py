@@ -77,4 +77,4 @@ def tm_depthwise_conv2d_3x3_sweep_dsp_s8(node, graph):
     # output may overwrite the input.
     _, out_h, out_w, _ = graph.tensor(node.outputs[0]).shape
     one_band = _band(out_h, out_w, *node.attrs.strides) == out_w
-    return replace(call, in_place=one_band)
+    return replace(call, in_place=(0,) if one_band else ())

@@ -68,6 +68,13 @@ def buffer_size(g: dict[str, int], band_rows: int, extra: int = 0) -> int:
     return 4 * (GROUP * band_in_rows(g, rows) * plane_words(g) + rows * g["out_w"]) + extra
 
 
+def region_buffer_size(params: dict, extra: int = 0) -> int:
+    """buffer_size for a call's params (a region's: tinyml/kernels/regions.py), whose band
+    of rows is the layer's."""
+    g = {name.split(".", 1)[1]: v for name, v in params.items() if name.startswith("geometry.")}
+    return buffer_size(g, params["band_rows"], extra)
+
+
 def band_rows(g: dict[str, int]) -> int:
     """The most output rows whose scratch stays within SCRATCH_BUDGET (one row at least)."""
     rows = 1

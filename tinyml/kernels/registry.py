@@ -22,6 +22,7 @@ from ..targets.cores import FEATURES, Core
 Lowering = Callable[[Node, Graph], KernelCall]
 Condition = Callable[[Node, Graph], bool]
 Scratch = Callable[[Node, Graph], int]
+RegionScratch = Callable[[dict], int]   # the params of a region's call -> scratch bytes
 
 #: the priority of the portable variants; a specialised variant ranks above
 PORTABLE = 0
@@ -43,6 +44,9 @@ class KernelVariant:
     reason: str = "portable"        # why it was chosen, for report.json
     scratch: Scratch = no_scratch   # bytes; mirrored by the C tm_<kernel>_get_buffer_size
     priority: int = PORTABLE
+    #: the scratch of a call on a region (tinyml/kernels/regions.py), from its params; None:
+    #: the layer's own scratch, which bounds every region's
+    region_scratch: RegionScratch | None = None
 
     @property
     def is_portable(self) -> bool:
@@ -57,9 +61,15 @@ class KernelVariant:
 
     def lower(self, node: Node, graph: Graph) -> KernelCall:
         call = replace(self.lowering(node, graph), scratch_bytes=self.scratch(node, graph))
-        x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
-        if self.is_portable and get_op(node, graph).elementwise and x.nbytes == y.nbytes:
-            call = replace(call, in_place=True)
+        y = graph.tensor(node.outputs[0])
+        op = get_op(node, graph)
+        if self.is_portable and (op.elementwise or op.in_place_over_inputs):
+            same = tuple(i for i, t in enumerate(node.inputs)
+                         if t and not graph.tensor(t).is_const
+                         and graph.tensor(t).shape == y.shape and graph.tensor(t).nbytes == y.nbytes)
+            call = replace(call, in_place=same)
+        if self.is_portable and op.elementwise and any(f == "size" for f, _ in call.params):
+            call = replace(call, flat=True)
         return call
 
 
@@ -77,12 +87,14 @@ def add_variant(v: KernelVariant) -> KernelVariant:
 
 
 def variant(*, op: str, act: str, weights: str | None = None, features=(), condition=None,
-            reason: str, scratch: Scratch = no_scratch, priority: int):
+            reason: str, scratch: Scratch = no_scratch, priority: int,
+            region_scratch: RegionScratch | None = None):
     """Register the decorated lowering as a specialised variant named after the function
     (which is the C kernel's name)."""
     def register(lowering: Lowering) -> Lowering:
         add_variant(KernelVariant(lowering.__name__, op, act, weights, lowering,
-                                  frozenset(features), condition, reason, scratch, priority))
+                                  frozenset(features), condition, reason, scratch, priority,
+                                  region_scratch))
         return lowering
     return register
 

@@ -51,7 +51,11 @@ class KernelCall:
     params: tuple[tuple[str, Any], ...] = ()
     consts: tuple[ConstArray, ...] = ()
     scratch_bytes: int = 0
-    in_place: bool = False   # the kernel may write its output over its first input's bytes
+    #: the inputs (by position) whose bytes the kernel may write its output over
+    in_place: tuple[int, ...] = ()
+    #: output element i comes from element i of each tensor input (all of the output's
+    #: shape), `size` (a params field) elements: a patch runs it on a rectangle row by row
+    flat: bool = False
 
 
 def tensor_args(*names: str) -> tuple[Arg, ...]:
@@ -67,6 +71,9 @@ class Op:
     #: output element i comes from input element i alone, read before it is written, and
     #: both have one size: the portable kernel may write its output over its input
     elementwise: ClassVar[bool] = False
+    #: the portable kernel walks the output in order, reading element k of every input of
+    #: the output's shape before writing element k: it may write over any such input
+    in_place_over_inputs: ClassVar[bool] = False
     #: dtypes of the first input the op computes on
     dtypes: ClassVar[tuple[str, ...]] = ("int8", "float32")
     # How post-training quantization treats the op (tinyml/quant):

@@ -37,6 +37,7 @@ class BinaryOp(Op):
     float_fn: ClassVar[Callable[[np.ndarray, np.ndarray], np.ndarray]]
     int8_params_type: ClassVar[str]
     num_inputs = (2, 2)
+    in_place_over_inputs = True
 
     def check(self, node, graph):
         c = NodeCheck(node, graph)

@@ -40,6 +40,7 @@ def _dtypes(node, graph) -> tuple[str, str]:
 @register
 class Quantize(Op):
     name = "Quantize"
+    elementwise = True
 
     def check(self, node, graph):
         c = NodeCheck(node, graph)

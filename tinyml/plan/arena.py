@@ -179,7 +179,9 @@ def _search(requests: list[BufferRequest], alignment: int, below: int, bound: in
     return best, True
 
 
-def plan_arena(requests: list[BufferRequest], alignment: int = 16) -> ArenaPlan:
+def plan_arena(requests: list[BufferRequest], alignment: int = 16, search: bool = True) -> ArenaPlan:
+    """The plan of least size found; `search` False skips the exact search (a quick plan,
+    for comparing many candidates)."""
     real = [r for r in requests if r.size > 0]
     bound = aligned(lower_bound(real, alignment), alignment)
     best: tuple[int, str, dict[str, int]] | None = None
@@ -192,7 +194,7 @@ def plan_arena(requests: list[BufferRequest], alignment: int = 16) -> ArenaPlan:
             break
     size, method, offsets = best if best else (0, "size", {})
     optimal = size == bound
-    if not optimal and len(real) <= EXACT_BUFFERS:
+    if not optimal and search and len(real) <= EXACT_BUFFERS:
         found, complete = _search(real, alignment, size, bound)
         if found is not None:
             size, method, offsets = _size(found, real, alignment), "search", found

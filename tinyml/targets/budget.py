@@ -75,6 +75,8 @@ def check_fits(report: dict, board: Board, model: str) -> tuple[Need, Need]:
             f"{_size(capacity)}, over by {need.total - capacity:,} bytes"
             for need, capacity in ((flash, board.flash.size), (ram, board.ram.size))
             if need.total > capacity]
+    if ram.total > board.ram.size and (where := peak_text(report)):
+        over[-1] += f" ({where})"
     if over:
         raise BudgetError(f"does not fit {board.name}: " + "; ".join(over), model=model)
     return flash, ram
@@ -104,20 +106,30 @@ def parse_size(text: str) -> int:
     return int(t[:digits]) * units[t[digits:]]
 
 
+def peak_text(report: dict) -> str:
+    """Where the peak is and what is alive there, for one-line budget messages."""
+    from tinyml.text import printable
+    step = report.get("peak_step")
+    if step is None:
+        return ""
+    alive = ", ".join(f"{printable(b['buffer'], 40)} {b['bytes']:,}"
+                      for b in report.get("peak_live", [])[:4])
+    patch = report.get("patch_plan")
+    if patch and step in patch["layers"]:
+        return (f"the peak is the patch stage (layers {patch['layers'][0]}-{patch['layers'][-1]}, "
+                f"{patch['grid'][0]}x{patch['grid'][1]} patches): {alive}")
+    layer = report["layers"][step]
+    return f"the peak is step {step} ({layer['op']} {printable(layer['name'], 40)}): {alive}"
+
+
 def check_sram(report: dict, sram: int, model: str) -> Need:
     """Raise one line when RAM total (arena + input and output outside it + estimated stack)
-    exceeds `sram`, naming the peak step and the buffers alive there; else the RAM need."""
-    from tinyml.text import printable
+    exceeds `sram`: the least total the planner reached, the peak step and the buffers alive
+    there; else the RAM need."""
     _, ram = needs(report)
     if ram.total <= sram:
         return ram
-    step = report.get("peak_step")
-    where = ""
-    if step is not None:
-        layer = report["layers"][step]
-        alive = ", ".join(f"{printable(b['buffer'], 40)} {b['bytes']:,}"
-                          for b in report.get("peak_live", [])[:4])
-        where = (f"; the peak is step {step} ({layer['op']} {printable(layer['name'], 40)}): "
-                 f"{alive}")
-    raise BudgetError(f"does not fit --sram {_size(sram)}: RAM needs {ram.total:,} bytes "
-                      f"({ram.describe()}), over by {ram.total - sram:,} bytes{where}", model=model)
+    where = peak_text(report)
+    raise BudgetError(f"does not fit --sram {_size(sram)}: RAM needs {ram.total:,} bytes at "
+                      f"least ({ram.describe()}; the least the planner reaches), over by "
+                      f"{ram.total - sram:,} bytes" + (f"; {where}" if where else ""), model=model)

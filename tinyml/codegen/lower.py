@@ -310,8 +310,10 @@ def lower_model(graph: Graph, name: str, core: Core | None = None,
         raise ModelError(f"the arena would take {plan.size:,} bytes, above the limit of "
                          f"{MAX_ARENA_BYTES:,}", model=graph.source)
     choices = layout.decisions.calls
-    calls = {n: c.call for n, c in choices.items()}
+    gathered = layout.sharing.gathered
+    calls = {n: c.call for n, c in choices.items() if n not in gathered}
     roots = layout.roots
+    within = layout.sharing.offsets
     stage = layout.decisions.stage
 
     locations: dict[str, Location] = {}
@@ -338,7 +340,8 @@ def lower_model(graph: Graph, name: str, core: Core | None = None,
         if base is not None:
             locations[tname] = Location(base.kind, ctype, base.index, base.offset, base.symbol)
         elif root in plan.offsets:
-            locations[tname] = Location("arena", ctype, offset=plan.offsets[root])
+            locations[tname] = Location("arena", ctype,
+                                        offset=plan.offsets[root] + within.get(tname, 0))
 
     nodes = {node.name: node for node in graph.nodes}
     in_stage = set(stage.nodes) if stage else set()
@@ -359,11 +362,13 @@ def lower_model(graph: Graph, name: str, core: Core | None = None,
                 const_symbols[c.suffix] = f"{ident}_{c.suffix}"
                 consts.append(ConstData(f"{ident}_{c.suffix}", c.ctype, np.asarray(c.values).reshape(-1)))
         macs = get_op(node, graph).macs(node, graph)
-        runs = ("view" if call is None else "patches" if node.name in in_stage
+        runs = ("slices" if node.name in gathered else "view" if call is None
+                else "patches" if node.name in in_stage
                 else "bands" if node.name in layout.decisions.bands else "whole")
+        reason = {"slices": "its inputs are written in place, in its slices",
+                  "view": "view"}.get(runs, choices[node.name].reason if call else "")
         layers.append(Layer(index, node, call, f"{ident}_params", const_symbols,
-                            layout.scratch_offset(node.name), macs,
-                            choices[node.name].reason if call is not None else "view",
+                            layout.scratch_offset(node.name), macs, reason,
                             runs, run_macs.get(node.name, macs)))
 
     out = _Steps(locations, graph)
@@ -383,7 +388,7 @@ def lower_model(graph: Graph, name: str, core: Core | None = None,
     def io(tname: str) -> IOInfo:
         info = _io_info(graph.tensor(tname))
         if io_in_arena:
-            info = replace(info, arena_offset=plan.offsets[roots[tname]])
+            info = replace(info, arena_offset=plan.offsets[roots[tname]] + within.get(tname, 0))
         return info
     return ModelCode(name, graph, tuple(layers), tuple(consts), locations, plan,
                      layout.requests, layout.schedule,

@@ -57,10 +57,11 @@ def patch_plan(code: ModelCode) -> dict | None:
 
 
 def _in_place(layer: Layer, layout: Layout) -> bool:
-    node = layer.node
-    return (layer.call is not None and bool(node.inputs) and node.outputs[0] in layout.roots
-            and layout.roots[node.outputs[0]] == layout.roots.get(node.inputs[0], node.inputs[0])
-            and node.outputs[0] != node.inputs[0] and layer.runs != "view")
+    """The layer's output lies on bytes of one of its inputs."""
+    node, roots, at = layer.node, layout.roots, layout.sharing.offsets
+    out = node.outputs[0]
+    return layer.runs not in ("view", "patches") and any(
+        t and roots.get(t) == roots.get(out) and at.get(t) == at.get(out) for t in node.inputs)
 
 
 def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **extra) -> dict:
@@ -69,10 +70,11 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
     params = sum(t.size for t in graph.tensors.values() if t.is_const)
     unit_live = layout.live()
     units = _unit_of_layers(code)
-    live = [unit_live[u] for u in units]
+    by_node = layout.node_live()
+    live = [by_node[layer.node.name] for layer in code.layers]
     peak_unit = max(range(len(unit_live)), key=unit_live.__getitem__) if unit_live else None
-    peak = (max((i for i, u in enumerate(units) if u == peak_unit), default=None)
-            if peak_unit is not None else None)
+    peak = (max((i for i, u in enumerate(units) if u == peak_unit),
+                key=lambda i: (live[i], i), default=None) if peak_unit is not None else None)
     layers = []
     for layer in code.layers:
         node = layer.node

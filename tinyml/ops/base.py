@@ -53,6 +53,9 @@ class KernelCall:
     scratch_bytes: int = 0
     #: the inputs (by position) whose bytes the kernel may write its output over
     in_place: tuple[int, ...] = ()
+    #: a pure copy of tensor input i to element gathers[i] of the output, each whole: a
+    #: planner may place the inputs there and skip the call
+    gathers: tuple[int, ...] = ()
     #: output element i comes from element i of each tensor input (all of the output's
     #: shape), `size` (a params field) elements: a patch runs it on a rectangle row by row
     flat: bool = False

@@ -99,10 +99,12 @@ class Concatenation(Op):
         r = requantize_int8(node, graph) if dtype == "int8" else None
         if r is None:
             kernel = f"tm_concat_generic_{dtype_suffix(dtype)}"
+            # one row (nothing outside the axis): each input is one block of the output
+            starts = tuple(int(v) for v in np.cumsum([0, *sizes[:-1]])) if outer == 1 else ()
             return KernelCall(kernel=kernel, sources=(kernel + ".c",),
                               args=(Arg("params"), Arg("const", "copy_sizes"), *io),
                               params_type="tm_concat_params", params=params,
-                              consts=(sizes_const,))
+                              consts=(sizes_const,), gathers=starts)
         kernel = "tm_concat_requantize_s8"
         return KernelCall(
             kernel=kernel, sources=(kernel + ".c",),

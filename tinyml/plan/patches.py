@@ -28,7 +28,7 @@ from typing import Callable
 from ..ir import Graph, Node
 from ..ops.base import KernelCall
 from ..kernels.regions import Box, Region, RegionCall, window, geometry_of, region_call
-from .arena import BufferRequest, plan_arena
+from .arena import BufferRequest, live_bytes, plan_arena
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class StagePlan:
     scratch_offsets: tuple[int, ...]  # per step: its kernel scratch's offset there
     scratch_bytes: int                # the stage's scratch: its largest patch plan
     buffer_bytes: int                 # the per-patch buffers alone, at their fullest
+    node_live: tuple[int, ...]        # per node: its patch's buffers and scratch alive, at most
     macs: int                         # of the stage run patch by patch
     layer_macs: int                   # of the same nodes layer by layer
 
@@ -258,6 +259,7 @@ def plan_stage(graph: Graph, calls: dict[str, KernelCall], sg: StageGrid, scratc
     buffers: dict[tuple[str, int], int] = {}
     scratch_offsets: list[int] = []
     stage_scratch = buffer_bytes = 0
+    node_live = [0] * len(ordered)
     plans: dict[tuple, tuple] = {}   # key -> (plan, its buffers' bytes alone, scratch per step)
     for p, key in enumerate(sg.keys):
         if key in plans and not exact:
@@ -275,6 +277,8 @@ def plan_stage(graph: Graph, calls: dict[str, KernelCall], sg: StageGrid, scratc
             buffers_only = plan_arena(requests, alignment, exact).lower_bound
             requests += [BufferRequest(f"s{i}", size, i, i) for i, size in enumerate(scratches) if size]
             plans[key] = (plan_arena(requests, alignment, exact), buffers_only, scratches)
+            for i in range(len(ordered)):
+                node_live[i] = max(node_live[i], live_bytes(requests, i, alignment))
         plan, buffers_only, scratches = plans[key]
         stage_scratch = max(stage_scratch, plan.size)
         buffer_bytes = max(buffer_bytes, buffers_only)
@@ -288,4 +292,5 @@ def plan_stage(graph: Graph, calls: dict[str, KernelCall], sg: StageGrid, scratc
                             if t and not graph.tensor(t).is_const)
             steps.append(PatchStep(node.name, p, region, touched, scratches[i]))
     return StagePlan(split, sg.grid, sg.nodes, inputs, internal, tuple(steps), buffers,
-                     tuple(scratch_offsets), stage_scratch, buffer_bytes, sg.macs, sg.layer_macs)
+                     tuple(scratch_offsets), stage_scratch, buffer_bytes, tuple(node_live),
+                     sg.macs, sg.layer_macs)

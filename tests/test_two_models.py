@@ -105,7 +105,8 @@ def test_two_models_in_one_qemu_firmware(two, tmp_path):
     templates = data_dir("firmware_templates")
     linker = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates)),
                                 undefined=jinja2.StrictUndefined).get_template("linker.ld.j2")
-    (tmp_path / "linker.ld").write_text(linker.render(board=board, stack_size=16 * 1024))
+    (tmp_path / "linker.ld").write_text(linker.render(board=board, stack_size=16 * 1024,
+                                                      ram_size=board.ram.size))
     elf = tmp_path / "app.elf"
     runtime = [templates / "common" / s for s in ("startup.c", "exit.c", "stack.c")]
     cflags = " ".join([*board.core.cflags, "-O2", "-std=gnu11", "-ffunction-sections",

@@ -178,7 +178,7 @@ def _compile(args, write: bool) -> int:
         plot_memory(compiled.code, args.plot)
     if write:
         outdir = Path(args.output or f"./{args.name or default_name(args.model)}_tinyml")
-        report = write_out(compiled, outdir, target)
+        report = write_out(compiled, outdir, target, sram)
     print(_layer_table(report))
     if getattr(args, "plan", False):
         print()

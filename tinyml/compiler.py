@@ -88,5 +88,7 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
                                        options=options), dtype or native)
 
 
-def write(compiled: Compiled, outdir: str | Path, target: str) -> dict:
-    return write_library(compiled.code, Path(outdir), {"target": target, "dtype": compiled.dtype})
+def write(compiled: Compiled, outdir: str | Path, target: str, sram: int | None = None) -> dict:
+    """`sram`: the budget compiled for, kept in report.json: firmware builds link with it."""
+    return write_library(compiled.code, Path(outdir), {"target": target, "dtype": compiled.dtype,
+                                                         "sram_budget_bytes": sram})

@@ -29,7 +29,7 @@ static void send_outputs(uint32_t sample)
             put_u32(&head[5], off);
             tm_frame_begin(TM_CMD_RESULT, 0, (uint16_t)(sizeof head + n));
             tm_frame_put(head, sizeof head);
-            tm_frame_put(&tm_outputs[t->offset + off], n);
+            tm_frame_put(tm_output_bytes(i) + off, n);
             tm_frame_end();
         }
     }
@@ -42,11 +42,7 @@ int tm_run_batch(void)
     }
     int first_error = 0;
     for (uint32_t s = 0; s < tm_batch.count; ++s) {
-        if (s) {
-            /* The next sample lies above; regions cannot overlap for s >= 1. */
-            memcpy((void *)tm_batch.inputs, (const void *)&tm_batch.inputs[s * TMG_INPUT_TOTAL],
-                   TMG_INPUT_TOTAL);
-        }
+        tm_load_sample(s);
         tm_invoke_result_t r = tm_invoke();
         send_outputs(s);
         struct __attribute__((packed)) {

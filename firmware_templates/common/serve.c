@@ -81,9 +81,7 @@ static void do_load(void)
         nak(TM_NAK_ARGUMENT);
         return;
     }
-    for (uint32_t i = 0; i < n; ++i) {
-        tm_batch.inputs[t->offset + off + i] = req.payload[5u + i];
-    }
+    memcpy(tm_input_bytes(req.payload[0]) + off, &req.payload[5], n);
     reply(0, 0);
 }
 
@@ -113,7 +111,7 @@ static void do_read(void)
         nak(TM_NAK_ARGUMENT);
         return;
     }
-    reply(&tm_outputs[t->offset + off], (uint16_t)n);
+    reply(tm_output_bytes(req.payload[0]) + off, (uint16_t)n);
 }
 
 void tm_serve(void)

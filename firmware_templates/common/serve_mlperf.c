@@ -172,7 +172,7 @@ static volatile uint8_t *input_at(uint32_t pos, const tmg_tensor_t **tensor)
         pos -= tmg_inputs[i++].bytes;
     }
     *tensor = &tmg_inputs[i];
-    return &tm_batch.inputs[tmg_inputs[i].offset + pos];
+    return tm_input_bytes(i) + pos;
 }
 
 /* One float32 element (element index `e`) quantized like TFLite's QUANTIZE. */
@@ -293,7 +293,7 @@ static void results(void)
     put_str("m-results-[");
     for (uint32_t i = 0; i < TMG_NUM_OUTPUTS; ++i) {
         const tmg_tensor_t *t = &tmg_outputs[i];
-        const uint8_t *p = &tm_outputs[t->offset];
+        const uint8_t *p = tm_output_bytes(i);
         for (uint32_t k = 0; k < t->bytes / elem_size(t); ++k) {
             int64_t q = 0;
             float f = 0.0f;

@@ -12,18 +12,30 @@
 
 /* Batch control block + inputs, preloaded by the host into RAM that reset leaves alone.
    Sample 0 sits in `inputs`; samples 1..count-1 follow it, in free RAM above static data
-   (each is copied into place before its inference). */
+   (each is copied into place before its inference). A model whose inputs live in its arena
+   (TMG_IO_IN_ARENA) keeps no input buffer: the host preloads sample 0 straight into the
+   arena (tm_arena, not cleared at reset) and samples 1.. from __noinit_end on, in free RAM. */
 #define TM_BATCH_MAGIC 0x31424D54u  /* "TMB1" */
 typedef struct {
     uint32_t magic;
     uint32_t count;          /* samples */
     uint32_t sample_bytes;   /* = TMG_INPUT_TOTAL: checks host and firmware agree */
     uint32_t reserved;
+#if !TMG_IO_IN_ARENA
     uint8_t inputs[TMG_INPUT_TOTAL + 1u];
+#endif
 } tm_batch_t;
 
 extern volatile tm_batch_t tm_batch;
-extern uint8_t tm_outputs[];
+#if TMG_IO_IN_ARENA
+extern uint8_t tm_arena[];
+#endif
+
+/* Where input i's bytes go before tm_invoke, and where output i's are after it. */
+uint8_t *tm_input_bytes(uint32_t i);
+const uint8_t *tm_output_bytes(uint32_t i);
+/* Batch sample s (of tm_batch) into the inputs. */
+void tm_load_sample(uint32_t s);
 
 typedef struct {
     int32_t status;

@@ -23,6 +23,7 @@ from tinyml.harness.model_dir import ModelInfo, TensorInfo, read_model_dir
 from tinyml.harness.protocol import INFO_NAME_MAX
 from tinyml.resources import data_dir
 from tinyml.targets.boards import Board, get_board
+from tinyml.targets.budget import STACK_BYTES
 
 CC = "arm-none-eabi-gcc"
 _UART_DRIVERS = {"cmsdk-apb": "cmsdk_apb.c", "stm32-usart": "stm32_usart.c",
@@ -54,6 +55,7 @@ class Firmware:
     input_offsets: tuple[int, ...]
     input_total: int
     protocol: str = "tinyml"
+    ram_size: int = 0          # RAM it is linked with: the board's, or the model's SRAM budget
 
     @property
     def flash_bytes(self) -> int:
@@ -138,7 +140,8 @@ def _first_error(stderr: str) -> str:
         return "the firmware does not fit: " + ", ".join(
             f"{region} overflowed by {int(n):,} bytes" for region, n in overflows)
     if _STACK_ASSERT in stderr:
-        return f"the firmware does not fit: {_STACK_ASSERT} (the stack reserves min(64 KB, RAM/4))"
+        return (f"the firmware does not fit: {_STACK_ASSERT} (the stack reserves min(64 KB, RAM/4), "
+                f"or {STACK_BYTES:,} bytes under an SRAM budget)")
     lines = stderr.splitlines()
     return next((l for l in lines if "error" in l), " ".join(stderr.split())[:300])
 
@@ -147,20 +150,25 @@ def region_use(fw: Firmware) -> str:
     """Flash and RAM used by the firmware against the board's, as `tinyml build` prints them."""
     board, stack = fw.board, fw.symbols["__stack_top"] - fw.symbols["__stack_limit"]
     ram = fw.static_ram_bytes + stack
+    size = fw.ram_size or board.ram.size
+    limit = "" if size == board.ram.size else f" (the SRAM budget; the board has {board.ram.size:,})"
     return "\n".join([
         f"flash  {fw.flash_bytes:>10,} of {board.flash.size:>10,} bytes  "
         f"{100 * fw.flash_bytes / board.flash.size:5.1f}%   (text {fw.text:,} + data {fw.data:,})",
-        f"RAM    {ram:>10,} of {board.ram.size:>10,} bytes  {100 * ram / board.ram.size:5.1f}%   "
-        f"(data {fw.data:,} + bss {fw.bss:,} + stack {stack:,})"])
+        f"RAM    {ram:>10,} of {size:>10,} bytes  {100 * ram / size:5.1f}%   "
+        f"(data {fw.data:,} + bss {fw.bss:,} + stack {stack:,}){limit}"])
 
 
 def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | Path | None = None,
                    *, opt: str = "-O2", stack_size: int | None = None, protocol: str = "tinyml",
-                   mlperf_model: str | None = None) -> Firmware:
+                   mlperf_model: str | None = None, sram: int | None = None) -> Firmware:
     """Compile and link; returns the ELF with its sizes and the symbols the runner needs.
 
     `protocol` picks the serve loop: "tinyml" (framed, `tinyml eval`) or "mlperf" (the
     MLPerf Tiny runner's text protocol; `mlperf_model` is the id it reports, e.g. kws01).
+    `sram` (default: the budget the model was compiled for) links with that much RAM at most,
+    the stack budget the planner assumed (STACK_BYTES) reserved at its top, so a run shows
+    the model fits: static data, arena, buffers and the measured stack peak all inside it.
     """
     board = get_board(board) if isinstance(board, str) else board
     model = read_model_dir(model_dir)
@@ -185,7 +193,7 @@ def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | P
     env = _env()
     tensors_max_rank = max([len(t.shape) for t in model.inputs + model.outputs] + [1])
     glue = dict(model=dict(name=device_name(model), header=model.header, prefix=model.prefix, macro=model.macro,
-                           num_layers=model.num_layers,
+                           num_layers=model.num_layers, io_in_arena=model.io_in_arena,
                            inputs=_tensor_records(model.inputs, in_offsets),
                            outputs=_tensor_records(model.outputs, out_offsets)),
                 build_id=build_id, input_total=in_total, output_total=out_total,
@@ -193,8 +201,11 @@ def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | P
     for name in ("tm_model_glue.h", "tm_model_glue.c"):
         write_atomic(out / name, env.get_template(f"{name.removeprefix('tm_')}.j2").render(**glue))
     sources.append(out / "tm_model_glue.c")
-    stack = stack_size or min(64 * 1024, board.ram.size // 4)
-    write_atomic(out / "linker.ld", env.get_template("linker.ld.j2").render(board=board, stack_size=stack))
+    budget = sram or model.sram_budget
+    ram_size = min(board.ram.size, budget) if budget else board.ram.size
+    stack = stack_size or (STACK_BYTES if budget else min(64 * 1024, board.ram.size // 4))
+    write_atomic(out / "linker.ld", env.get_template("linker.ld.j2").render(
+        board=board, stack_size=stack, ram_size=ram_size))
 
     mark_count = 2 + 2 * max(model.num_layers, 1)
     core = board.core
@@ -230,8 +241,8 @@ def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | P
             _run([private.get(a, a) for a in cmd], out, f"building firmware for {model.name} on {board.name}")
         write_atomic(stamp, digest.hexdigest())
     text, data, bss = _sizes(elf, out)
-    return Firmware(elf, board, model, text, data, bss, _symbols(elf, out), mark_count,
-                    tuple(in_offsets), in_total, protocol)
+    return Firmware(elf, board, model, text, data, bss, _symbols(elf, out, model.io_in_arena),
+                    mark_count, tuple(in_offsets), in_total, protocol, ram_size)
 
 
 def _mlperf_defines(board: Board, model_id: str | None) -> list[str]:
@@ -251,8 +262,10 @@ def _sizes(elf: Path, cwd: Path) -> tuple[int, int, int]:
     return text, data, bss
 
 
-def _symbols(elf: Path, cwd: Path) -> dict[str, int]:
-    wanted = {"tm_batch", "tm_marks", "tm_outputs", "__stack_top", "__stack_limit"}
+def _symbols(elf: Path, cwd: Path, io_in_arena: bool = False) -> dict[str, int]:
+    wanted = {"tm_batch", "tm_marks", "__stack_top", "__stack_limit"}
+    if io_in_arena:   # the batch preloads sample 0 into the arena, the rest above static data
+        wanted |= {"tm_arena", "__noinit_end"}
     found = {}
     for line in _run(["arm-none-eabi-nm", str(elf)], cwd, "arm-none-eabi-nm").splitlines():
         m = re.match(r"([0-9a-fA-F]+)\s+\w\s+(\S+)$", line)

@@ -34,6 +34,7 @@ class TensorInfo:
     nbytes: int
     scale: float | None = None
     zero_point: int | None = None
+    arena_offset: int | None = None   # where it lies in the arena (--io arena)
 
     @property
     def dtype_code(self) -> int:
@@ -50,6 +51,8 @@ class ModelInfo:
     num_layers: int
     inputs: tuple[TensorInfo, ...]
     outputs: tuple[TensorInfo, ...]
+    io_in_arena: bool = False      # compiled with --io arena: the I/O lives in the arena
+    sram_budget: int | None = None   # compile's --sram (or --board's SRAM), from report.json
 
     @property
     def name(self) -> str:
@@ -86,9 +89,11 @@ def _tensor(defs: dict[str, str], key: str, where: Path) -> TensorInfo:
         raise HarnessError(f"{where}: {key} has dtype {dtype_name}, the harness knows {', '.join(DTYPES)}")
     scale = defs.get(f"{key}_SCALE")
     zp = defs.get(f"{key}_ZERO_POINT")
+    at = defs.get(f"{key}_ARENA_OFFSET")
     return TensorInfo(DTYPES[dtype_name][1], shape, nbytes,
                       None if scale is None else float(_number(scale)),
-                      None if zp is None else int(_number(zp)))
+                      None if zp is None else int(_number(zp)),
+                      None if at is None else int(_number(at)))
 
 
 def read_model_dir(folder: str | Path) -> ModelInfo:
@@ -118,4 +123,15 @@ def read_model_dir(folder: str | Path) -> ModelInfo:
         folder.resolve(), header.name, prefix, macro, arena, layers,
         tuple(_tensor(defs, f"{macro}_INPUT{i}", header) for i in range(n_in)),
         tuple(_tensor(defs, f"{macro}_OUTPUT{i}", header) for i in range(n_out)),
+        f"{macro}_INPUT0_ARENA_OFFSET" in defs, _sram_budget(folder),
     )
+
+
+def _sram_budget(folder: Path) -> int | None:
+    """The SRAM budget the model was compiled for (report.json `sram_budget_bytes`)."""
+    import json
+    try:
+        value = json.loads((folder / "report.json").read_text()).get("sram_budget_bytes")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and value > 0 else None

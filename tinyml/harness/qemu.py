@@ -48,38 +48,52 @@ def _qemu_boards() -> list[str]:
     return [b.name for b in BOARDS.values() if b.emulated]
 
 
+def _per_run(fw: Firmware) -> int:
+    """How many samples one QEMU process takes: all that fit in the RAM left free."""
+    start = fw.symbols["__noinit_end"] if fw.model.io_in_arena else fw.symbols["tm_batch"] + 16
+    room = fw.symbols["__stack_limit"] - start
+    return max(1, room // max(fw.input_total, 1) + (1 if fw.model.io_in_arena else 0))
+
+
 def run_firmware(fw: Firmware, inputs: list[np.ndarray], *, timeout: float = 120.0,
                  workdir: Path | None = None) -> tuple[list[np.ndarray], RunStats]:
     """Inference on one sample (inputs shaped as the model's) or a batch ([N, *shape]).
 
-    All samples run in one QEMU process. Outputs come back in the inputs' convention;
+    The samples run in one QEMU process, or in as many as the free RAM needs (a firmware
+    linked with a small SRAM budget holds few). Outputs come back in the inputs' convention;
     stats describe sample 0, with every sample's total in `sample_instructions`.
     `workdir` keeps the run's files (inputs.bin, uart.bin, marks.log) for inspection.
     """
-    if workdir is None:
-        with tempfile.TemporaryDirectory(prefix="tinyml-run-") as tmp:
-            return run_firmware(fw, inputs, timeout=timeout, workdir=Path(tmp))
+    batch, batched = as_batch(inputs, fw.model)
+    count, per_run = batch[0].shape[0], _per_run(fw)
+    outputs, stats = [], None
+    for first in range(0, count, per_run):
+        part = [x[first:first + per_run] for x in batch]
+        if workdir is None:
+            with tempfile.TemporaryDirectory(prefix="tinyml-run-") as tmp:
+                out, st = _run_batch(fw, part, timeout, Path(tmp))
+        else:
+            out, st = _run_batch(fw, part, timeout, Path(workdir))
+        outputs.append(out)
+        if stats is None:
+            stats = st
+        else:
+            stats.sample_instructions.extend(st.sample_instructions)
+            stats.peak_stack = max(stats.peak_stack, st.peak_stack)
+            stats.status = stats.status or st.status
+    merged = [np.concatenate([o[i] for o in outputs]) for i in range(len(outputs[0]))]
+    return (merged if batched else [o[0] for o in merged]), stats
+
+
+def _run_batch(fw: Firmware, batch: list[np.ndarray], timeout: float, tmp: Path
+               ) -> tuple[list[np.ndarray], RunStats]:
+    """One QEMU process over `batch` ([N, size] per input); outputs [N, *shape]."""
     model = fw.model
-    batch, batched = as_batch(inputs, model)
     count = batch[0].shape[0]
-    tmp = Path(workdir)
     tmp.mkdir(parents=True, exist_ok=True)
-    blob = bytearray(struct.pack("<4I", BATCH_MAGIC, count, fw.input_total, 0)
-                     + bytes(fw.input_total * count))
-    for n in range(count):
-        for i, (x, t, off) in enumerate(zip(batch, model.inputs, fw.input_offsets)):
-            data = to_bytes(x[n], t, f"input {i}")
-            pos = 16 + n * fw.input_total + off
-            blob[pos : pos + len(data)] = data
-    room = fw.symbols["__stack_limit"] - fw.symbols["tm_batch"]
-    if len(blob) > room:
-        raise HarnessError(f"{count} samples ({len(blob)} bytes) do not fit in {fw.board.name}'s free RAM "
-                           f"({room} bytes); run fewer at a time")
-    (tmp / "inputs.bin").write_bytes(blob)
     uart, log = tmp / "uart.bin", tmp / "marks.log"
-    cmd = qemu_base_command(fw.board, fw.elf) + [
-        "-serial", f"file:{uart}",
-        "-device", f"loader,file={tmp / 'inputs.bin'},addr=0x{fw.symbols['tm_batch']:x},force-raw=on",
+    cmd = qemu_base_command(fw.board, fw.elf) + ["-serial", f"file:{uart}",
+                                                 *_preload(fw, batch, count, tmp),
         *icount.plugin_args(icount.plugin_path(), fw.symbols["tm_marks"], fw.mark_count, log)]
     start = time.monotonic()
     try:
@@ -109,9 +123,42 @@ def run_firmware(fw: Firmware, inputs: list[np.ndarray], *, timeout: float = 120
                      model.arena_size, macs, wall, layers,
                      sample_instructions=[c.total for c in counts],
                      classes=counts[0].classes, layer_classes=list(counts[0].layer_classes))
-    if not batched:
-        outputs = [o[0] for o in outputs]
     return outputs, stats
+
+
+def _preload(fw: Firmware, batch: list[np.ndarray], count: int, tmp: Path) -> list[str]:
+    """QEMU loader arguments that put the batch in RAM (firmware_templates/common/tm_io.h):
+    its control block at tm_batch, the samples after it; for a model with its inputs in the
+    arena, sample 0 straight into the arena and the others from __noinit_end on."""
+    model = fw.model
+    packed = []
+    for n in range(count):
+        sample = bytearray(fw.input_total)
+        for i, (x, t, off) in enumerate(zip(batch, model.inputs, fw.input_offsets)):
+            data = to_bytes(x[n], t, f"input {i}")
+            sample[off : off + len(data)] = data
+        packed.append(bytes(sample))
+    head = struct.pack("<4I", BATCH_MAGIC, count, fw.input_total, 0)
+    loads = []
+    if model.io_in_arena:
+        arena = fw.symbols["tm_arena"]
+        for i, (t, off) in enumerate(zip(model.inputs, fw.input_offsets)):
+            loads.append((f"in{i}.bin", arena + t.arena_offset, packed[0][off : off + t.nbytes]))
+        loads.append(("batch.bin", fw.symbols["tm_batch"], head))
+        start, rest = fw.symbols["__noinit_end"], b"".join(packed[1:])
+    else:
+        start, rest = fw.symbols["tm_batch"], head + b"".join(packed)
+    if rest:
+        loads.append(("inputs.bin", start, rest))
+    room = fw.symbols["__stack_limit"] - start
+    if len(rest) > room:
+        raise HarnessError(f"{count} samples ({len(rest)} bytes) do not fit in {fw.board.name}'s free RAM "
+                           f"({room} bytes); run fewer at a time")
+    args = []
+    for name, addr, data in loads:
+        (tmp / name).write_bytes(data)
+        args += ["-device", f"loader,file={tmp / name},addr=0x{addr:x},force-raw=on"]
+    return args
 
 
 def _collect_stats(frames: list[fr.Frame], count: int) -> dict[int, InvokeResult]:

@@ -10,13 +10,14 @@ the planner looks at the nodes there and tries what shrinks their step:
 A move is kept when it lowers (arena, number of steps at the peak); the planner repeats until
 no move at the peak helps.
 
-Patches (`patch`): "off"; "auto": of every stage and grid (tinyml/plan/patches.py) whose extra
-MACs stay within `patch_overhead` of the model's, the one of least arena, and of those within
-PEAK_TIE of it the one of fewest extra MACs, never one above layer-by-layer; "RxC@LAYER": that
-grid, split after that layer (its index in the layer table, or its name); None: layer by
-layer, unless `arena_budget` is given and not met. With `arena_budget` (the SRAM left for the
-arena) the planner picks, of the plans that meet it, the one of fewest extra MACs (layer by
-layer first); when none does, the one of least arena, and says it does not fit.
+Patches (`patch`): "off"; "auto": of layer-by-layer and every stage and grid (tinyml/plan/
+patches.py) whose extra MACs stay within `patch_overhead` of the model's, the one of least
+arena, and of those within PEAK_TIE of it the one of fewest extra MACs (so never above
+layer-by-layer); "RxC@LAYER": that grid, split after that layer (its index in the layer
+table, or its name); None: layer by layer. With `arena_budget` (the SRAM left for the arena),
+a plan that does not meet it gives way to the plan of fewest extra MACs that does (layer by
+layer first, any overhead); when none does, the plan of least arena, and the caller says it
+does not fit.
 """
 
 from __future__ import annotations
@@ -216,17 +217,20 @@ def plan_memory(graph: Graph, choices: dict[str, Choice], core: Core,
     candidates = [(None, base)] + list(_stages(graph, base, options, spec))
     if spec is not None:
         candidates = candidates[1:]
-    macs = lambda stage: stage.extra_macs if stage else 0   # noqa: E731
-    if budget is not None:
-        meeting = [c for c in candidates if bound(c[1]) <= budget]
-        if meeting:
-            chosen = min(meeting, key=lambda c: (macs(c[0]), bound(c[1])))
-        else:
-            chosen = min(candidates, key=lambda c: (bound(c[1]), macs(c[0])))
+    total = sum(_macs(graph).values()) or 1
+    extra = lambda c: c[0].extra_macs if c[0] else 0   # noqa: E731
+    within = [c for c in candidates if extra(c) <= options.patch_overhead * total]
+    meeting = [c for c in candidates if budget is not None and bound(c[1]) <= budget]
+    if mode == "auto" and within:
+        least = min(bound(c[1]) for c in within)
+        near = [c for c in within if bound(c[1]) <= least * (1 + PEAK_TIE)]
+        chosen = min(near, key=lambda c: (extra(c), bound(c[1])))
+        if budget is not None and bound(chosen[1]) > budget and meeting:
+            chosen = min(meeting, key=lambda c: (extra(c), bound(c[1])))
+    elif meeting:
+        chosen = min(meeting, key=lambda c: (extra(c), bound(c[1])))
     else:
-        least = min(bound(c[1]) for c in candidates)
-        near = [c for c in candidates if bound(c[1]) <= least * (1 + PEAK_TIE)]
-        chosen = min(near, key=lambda c: (macs(c[0]), bound(c[1])))
+        chosen = min(candidates, key=lambda c: (bound(c[1]), extra(c)))
     sg, layout = chosen
     if sg is not None:   # the chosen stage planned exactly, then the moves after it
         calls = {n: c.call for n, c in layout.decisions.calls.items()}

@@ -24,25 +24,26 @@ def chosen_kernels(graph: Graph, core=M4) -> dict[str, str]:
     return {name: choice.call.kernel for name, choice in select(graph, core).items()}
 
 
-def _write(graph: Graph, outdir: Path, core) -> Path:
+def _write(graph: Graph, outdir: Path, core, options=None) -> Path:
     check_graph(graph)
-    write_library(lower_model(graph, "model", core), outdir)
+    write_library(lower_model(graph, "model", core, options=options), outdir)
     return outdir
 
 
 def assert_host_matches_ref(graph: Graph, inputs: list[np.ndarray], outdir: Path, *,
-                            core=M4, sanitize: bool = True) -> None:
-    """The core's chosen kernels, compiled for the host, bit-exact against the reference."""
-    got = run_host(_write(graph, outdir, core), inputs, sanitize=sanitize)
+                            core=M4, sanitize: bool = True, options=None) -> None:
+    """The core's chosen kernels, compiled for the host, bit-exact against the reference;
+    `options` the memory planner's (tinyml/plan/planner.py PlanOptions)."""
+    got = run_host(_write(graph, outdir, core, options), inputs, sanitize=sanitize)
     for g, w in zip(got, run_ref(graph, inputs)):
         np.testing.assert_array_equal(g, w)
 
 
 def assert_board_matches_ref(graph: Graph, inputs: list[np.ndarray], outdir: Path,
-                             board: str = "mps2-an386") -> int:
+                             board: str = "mps2-an386", options=None) -> int:
     """The same on the board's core in QEMU; returns the instructions of the first inference."""
     core = get_board(board).core
-    got, stats = run_on_board(_write(graph, outdir, core), board, inputs, timeout=300)
+    got, stats = run_on_board(_write(graph, outdir, core, options), board, inputs, timeout=300)
     for g, w in zip(got, run_ref(graph, inputs)):
         np.testing.assert_array_equal(g, w)
     return stats.instructions

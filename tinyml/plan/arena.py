@@ -5,13 +5,17 @@ Every buffer starts at an aligned offset, so it occupies its size rounded up to 
 plan that keeps every buffer whole can be smaller. Lifetimes are closed intervals of steps.
 
 Algorithm. First fit in several orders: largest first (TFLite Micro's greedy planner), then
-earliest first use, longest lifetime, largest size x lifetime; each buffer goes to the lowest
+earliest first use, longest lifetime, largest size x lifetime, then RANDOM_ORDERS orders drawn
+from a fixed seed (largest first, shuffled by a random key); each buffer goes to the lowest
 aligned offset where it overlaps no placed buffer whose lifetime meets its own. The first
 order that reaches the lower bound wins. When none does and there are at most EXACT_BUFFERS
-buffers, a branch-and-bound search looks for a plan below the best found: it places buffers
-in order of offset, each at 0 or on top of a placed buffer it meets (every plan can be pushed
-down into that form without growing, so the search is exhaustive), and gives up after
-EXACT_NODES placements, keeping the best plan found. `ArenaPlan.optimal` says whether the
+buffers, a branch-and-bound search looks for a plan below the best found, over first-fit
+orders whose offsets never decrease along the order. That is exhaustive: first fit in the
+order of any plan's offsets puts every buffer at or below its offset there (by induction:
+each buffer placed before it ends below it), so some order reaches the least arena, and
+sorting that plan by its offsets and fitting again until nothing moves gives one whose
+offsets rise along its order. The search gives up after EXACT_NODES placements, keeping the
+best plan found. `ArenaPlan.optimal` says whether the
 size is proved least: it equals the lower bound, or the search ran to its end.
 
 Pure functions: requests in, a plan out. `check_plan` verifies that no two buffers alive at
@@ -20,6 +24,7 @@ the same step share a byte (raising PlanError, also under `python -O`).
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from ..errors import TinymlError
@@ -27,7 +32,9 @@ from ..errors import TinymlError
 #: the exact search runs on plans of at most this many buffers, for at most this many
 #: placements
 EXACT_BUFFERS = 64
-EXACT_NODES = 20_000
+EXACT_NODES = 200_000
+#: first-fit orders drawn at random (seeded: plans are reproducible) after the fixed ones
+RANDOM_ORDERS = 400
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,19 @@ _ORDERS = {
 }
 
 
+def _orders(requests: list[BufferRequest]):
+    """(name, order) of the first-fit orders tried, fixed ones first."""
+    for method, key in _ORDERS.items():
+        yield method, sorted(requests, key=key)
+    if len(requests) < 3:
+        return
+    rng = random.Random(len(requests))
+    for i in range(RANDOM_ORDERS):
+        # mostly largest first: a random factor of up to 4 on each size
+        keys = {r.name: -r.size * (1 + 3 * rng.random()) for r in requests}
+        yield f"random order {i + 1}", sorted(requests, key=lambda r: (keys[r.name], r.name))
+
+
 def _first_fit(order: list[BufferRequest], alignment: int) -> dict[str, int]:
     placed: list[tuple[int, BufferRequest]] = []
     offsets: dict[str, int] = {}
@@ -110,10 +130,14 @@ def _search(requests: list[BufferRequest], alignment: int, below: int, bound: in
     """A plan of size < `below` (None if there is none), stopping at the first of size
     `bound`; and whether the search ran to its end.
 
-    Buffers are placed in order of offset, so every one still to place lies above the last
-    offset (`floor`): at each step, the aligned bytes still to place plus the placed bytes
-    above the floor must fit between the floor and the size sought, or the branch is cut."""
+    Each branch adds one buffer at its lowest fit, which must not lie below the offset of the
+    buffer added before (nor equal it with a smaller index). A branch is cut when a buffer
+    still to place fits wholly below that offset (no later buffer can take its gap from it),
+    or when, at some step, the buffers still to place would not fit in the free bytes left
+    below the size sought, or the largest of them in no free gap above the last offset."""
     count = len(requests)
+    order = sorted(range(count), key=lambda i: (-aligned(requests[i].size, alignment), i))
+    requests = [requests[i] for i in order]   # largest first: good plans come early
     sizes = [aligned(r.size, alignment) for r in requests]
     meets = [[j for j in range(count) if j != i and _live_together(requests[i], requests[j])]
              for i in range(count)]
@@ -128,21 +152,39 @@ def _search(requests: list[BufferRequest], alignment: int, below: int, bound: in
     limit = below
     nodes = 0
 
-    def fits(i: int, off: int) -> bool:
-        return all(offsets[j] is None or off + sizes[i] <= offsets[j]
-                   or offsets[j] + sizes[j] <= off for j in meets[i])
+    def lowest_fit(i: int) -> int:
+        offset = 0
+        for off, size in sorted((offsets[j], sizes[j]) for j in meets[i] if offsets[j] is not None):
+            if offset + sizes[i] <= off:
+                break
+            offset = max(offset, off + size)
+        return offset
 
     def room(floor: int) -> bool:
+        top = limit - alignment
         for live in alive:
-            need = 0
+            need = largest = 0
+            spans = []
             for j in live:
                 off = offsets[j]
-                need += sizes[j] if off is None else max(off + sizes[j] - max(off, floor), 0)
-            if floor + need > limit - alignment:
+                if off is None:
+                    need += sizes[j]
+                    largest = max(largest, sizes[j])
+                elif off + sizes[j] > floor:
+                    spans.append((max(off, floor), off + sizes[j]))
+            if not largest:
+                continue
+            spans.sort()
+            gap, at = 0, floor
+            for a, b in spans:
+                gap = max(gap, a - at)
+                at = max(at, b)
+            gap = max(gap, top - at)
+            if floor + need + sum(b - a for a, b in spans) > top or largest > gap:
                 return False
         return True
 
-    def place(floor: int, left: int) -> bool:
+    def place(floor: int, last: int, left: int) -> bool:
         nonlocal best, limit, nodes
         if not left:
             best = {r.name: offsets[i] for i, r in enumerate(requests)}
@@ -150,30 +192,32 @@ def _search(requests: list[BufferRequest], alignment: int, below: int, bound: in
             return limit <= bound
         if not room(floor):
             return False
+        options = []
         for i in range(count):
             if offsets[i] is not None:
                 continue
+            off = lowest_fit(i)
+            if off + sizes[i] <= floor:
+                return False   # a gap below the floor that only later, higher buffers could fill
             twin = twin_before[i]
             if twin is not None and offsets[twin] is None:
                 continue
-            candidates = {0} | {offsets[j] + sizes[j] for j in meets[i] if offsets[j] is not None}
-            for off in sorted(c for c in candidates if c >= floor):
-                if off + sizes[i] >= limit:
-                    break
-                if not fits(i, off):
-                    continue
-                nodes += 1
-                if nodes > EXACT_NODES:
-                    raise _Budget
-                offsets[i] = off
-                done = place(off, left - 1)
-                offsets[i] = None
-                if done:
-                    return True
+            if off > floor or (off == floor and i > last):
+                if off + sizes[i] < limit:
+                    options.append((off, i))
+        for off, i in sorted(options):   # the lowest first, then the largest
+            nodes += 1
+            if nodes > EXACT_NODES:
+                raise _Budget
+            offsets[i] = off
+            done = place(off, i, left - 1)
+            offsets[i] = None
+            if done:
+                return True
         return False
 
     try:
-        place(0, count)
+        place(0, -1, count)
     except _Budget:
         return best, False
     return best, True
@@ -185,8 +229,8 @@ def plan_arena(requests: list[BufferRequest], alignment: int = 16, search: bool 
     real = [r for r in requests if r.size > 0]
     bound = aligned(lower_bound(real, alignment), alignment)
     best: tuple[int, str, dict[str, int]] | None = None
-    for method, key in _ORDERS.items():
-        offsets = _first_fit(sorted(real, key=key), alignment)
+    for method, order in _orders(real):
+        offsets = _first_fit(order, alignment)
         size = _size(offsets, real, alignment)
         if best is None or size < best[0]:
             best = (size, method, offsets)

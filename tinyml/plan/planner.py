@@ -102,7 +102,7 @@ def improve(graph: Graph, decisions: Decisions, options: PlanOptions, core: Core
     if options.optimize == "speed":
         return lay
     external = set(lay.external)
-    score = _score(lay)
+    score = (*_score(lay), 0)
     while True:
         live = lay.live()
         peak = max(live, default=0)
@@ -114,10 +114,11 @@ def improve(graph: Graph, decisions: Decisions, options: PlanOptions, core: Core
             moves = list(_band_moves(graph, lay.decisions, unit, external))
             if options.optimize == "ram":
                 moves += list(_variant_moves(graph, lay.decisions, unit, core))
-            for d in moves:
+            for d in moves:   # of equal scores, the band of most rows (fewest calls) wins
                 candidate = lay_out(graph, d, options.io_in_arena, options.alignment, plan=False)
-                s = _score(candidate)
-                if s < score and (better is None or s < better[0]):
+                band = d.bands.get(unit)
+                s = (*_score(candidate), -(band.rows if band else 0))
+                if s[:2] < score[:2] and (better is None or s < better[0]):
                     better = (s, candidate)
         if better is None:
             return lay

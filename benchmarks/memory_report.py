@@ -23,14 +23,9 @@ import argparse
 import json
 from pathlib import Path
 
+from compile_report import MODELS   # the same models, beside this script
 from tinyml.compiler import compile_model
 from tinyml.references import tflm_arena_bytes
-
-MODELS = ["mlperf_tiny/kws/kws_ref_model.tflite", "mlperf_tiny/vww/vww_96_int8.tflite",
-          "mlperf_tiny/ic/pretrainedResnet_quant.tflite", "mlperf_tiny/ad/ad01_int8.tflite",
-          "tflm/hello_world_int8.tflite", "mlperf_tiny/vww/vww_96_float.tflite",
-          "mlperf_tiny/ic/pretrainedResnet.tflite", "mlperf_tiny/ad/ad01_fp32.tflite",
-          "tflm/hello_world_float.tflite", "onnx/mnist-8/model.onnx"]
 
 
 def _code(path: Path, io: str, **options):

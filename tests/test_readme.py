@@ -80,6 +80,8 @@ def _scratch(root: Path) -> dict:
     shutil.copyfile(REPO / "examples" / "digits_calib.npz", root / "calib.npz")
     _kws_like(root / "kws.tflite")
     shutil.copyfile(root / "kws.tflite", root / "model.tflite")
+    vww = SHARED / "mlperf_tiny" / "vww" / "vww_96_int8.tflite"   # the patch-based examples
+    shutil.copyfile(vww if vww.exists() else root / "kws.tflite", root / "vww.tflite")
     # The benchmarks are run as written, `.venv/bin/python benchmarks/...`: the venv and the
     # scripts are linked in, so their results land here, not in the repository.
     (root / ".venv").symlink_to(REPO / ".venv")
@@ -142,3 +144,4 @@ def test_every_readme_command_runs_as_written(tmp_path):
     assert (tmp_path / "kws_tinyml" / "report.json").is_file()
     assert np.load(tmp_path / "y.npy").shape == (1, 12)
     assert (tmp_path / "s.json").is_file()
+    assert (tmp_path / "mem.png").read_bytes()[:4] == b"\x89PNG"   # inspect --plot

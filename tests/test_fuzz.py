@@ -25,6 +25,15 @@ def test_cases_depend_only_on_run_seed_and_index():
     assert len({make_case(seeds, 5, i).data for i in range(40)}) > 30
 
 
+def test_cases_cycle_through_targets_and_planner_options():
+    """Every target meets every planner option (patches, bands, the I/O in the arena,
+    lighter kernels) within a few cases, so the sanitizers see them all."""
+    from tinyml.fuzz.runner import PLANS, TARGETS
+    seeds = generated_seeds()
+    seen = {(c.target, c.plan) for c in (make_case(seeds, 2, i) for i in range(len(TARGETS) * len(PLANS)))}
+    assert seen == {(t, p) for t in TARGETS for p in PLANS}
+
+
 def test_every_mutator_changes_its_seed():
     seeds = generated_seeds()
     mutators = {}

@@ -44,16 +44,16 @@ def _one_line(text: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
-def compile_case(model: Path, out: Path, target: str = "host") -> dict:
-    """Run `tinyml compile model -o out --target target` in this process; classify everything
-    but the C."""
+def compile_case(model: Path, out: Path, target: str = "host", plan: tuple[str, ...] = ()) -> dict:
+    """Run `tinyml compile model -o out --target target *plan` in this process; classify
+    everything but the C."""
     from ..cli import main
     stdout, stderr = io.StringIO(), io.StringIO()
     os.environ["TINYML_DEBUG"] = "1"   # an internal error raises, with its traceback
     start = time.monotonic()
     try:
         with redirect_stdout(stdout), redirect_stderr(stderr):
-            rc = main(["compile", str(model), "-o", str(out), "--target", target])
+            rc = main(["compile", str(model), "-o", str(out), "--target", target, *plan])
     except Exception as exc:  # noqa: BLE001  (classifying any bug of the compiler is the point)
         return {"class": "internal_error", "seconds": time.monotonic() - start,
                 "reason": _one_line(f"{type(exc).__name__}: {exc}"), "site": _site(exc)}

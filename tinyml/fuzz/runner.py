@@ -24,6 +24,10 @@ from .mutators import mutators_for
 from .seeds import Seed
 
 TARGETS = ("host", "cortex-m4")
+#: the memory planner's options cases cycle through (after the targets), so patches, bands,
+#: the I/O in the arena and lighter kernels meet the sanitizers too
+PLANS = ((), ("--patch", "auto", "--io", "arena"), ("--optimize", "ram"),
+         ("--patch", "auto", "--optimize", "speed"))
 BUILD_LIMIT = 120.0   # the sanitized build of a large model, and its run
 
 
@@ -40,6 +44,10 @@ class Case:
         """Cases alternate between the host's kernels and the Cortex-M4's (its DSP variants,
         built for the host through tm_dsp.h's portable C), so both meet the sanitizers."""
         return TARGETS[self.index % len(TARGETS)]
+
+    @property
+    def plan(self) -> tuple[str, ...]:
+        return PLANS[self.index // len(TARGETS) % len(PLANS)]
 
 
 def make_case(seeds: list[Seed], run_seed: int, index: int) -> Case:
@@ -60,7 +68,7 @@ def _worker(conn, cache: Path) -> None:
         with tempfile.TemporaryDirectory(prefix="tinyml-fuzz-") as tmp:
             model, out = Path(tmp) / case.seed, Path(tmp) / "out"
             model.write_bytes(case.data)
-            result = compile_case(model, out, case.target)
+            result = compile_case(model, out, case.target, case.plan)
             conn.send(("compiled", result))
             if result["class"] == "compiled":
                 result.update(sanitize_case(out, case.index, cache))
@@ -145,7 +153,8 @@ def run_fuzz(seeds: list[Seed], cases: int, run_seed: int, jobs: int = 2,
         summary.sanitized += bool(result.get("sanitized"))
         if result["class"] in FAILING:
             entry = {"case": case.index, "seed": case.seed, "mutator": case.mutator,
-                     "change": case.change, "target": case.target, **result, "file": None}
+                     "change": case.change, "target": case.target, "plan": list(case.plan),
+                     **result, "file": None}
             if failures_dir is not None:
                 failures_dir.mkdir(parents=True, exist_ok=True)
                 path = failures_dir / f"{case.index:06d}_{result['class']}_{case.seed}"
@@ -153,7 +162,7 @@ def run_fuzz(seeds: list[Seed], cases: int, run_seed: int, jobs: int = 2,
                 path.with_name(path.name + ".txt").write_text(
                     f"{result['class']}: {result['reason']}"
                     f"{' at ' + result['site'] if result.get('site') else ''}"
-                    f" ({case.mutator}: {case.change}; --target {case.target})\n")
+                    f" ({case.mutator}: {case.change}; --target {case.target} {' '.join(case.plan)})\n")
                 entry["file"] = str(path)
             summary.failures.append(entry)
         if progress is not None:

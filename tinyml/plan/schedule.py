@@ -1,10 +1,12 @@
 """The schedule: the ordered steps the generated code runs, and the buffer lifetimes they imply.
 
-A step runs one node (kind "node"); a region of a node's output (patch execution) and the
-backward and update steps of training are the kinds to come. Lowering asks for a schedule,
-derives every buffer's lifetime from it (`buffer_requests`: views share their root's bytes,
-each step's kernel scratch lives at that step only) and plans offsets from those; it decides
-nothing about memory itself.
+A step runs one node (kind "node"). The patch stage of patch-based execution is one step of
+the schedule, a unit node that reads the model's inputs and writes the split tensor; its own
+steps, a region of a node's output each, form a schedule of their own per patch
+(tinyml/plan/patches.py), planned inside the stage's scratch. Backward and update steps of
+training are the kinds to come. tinyml/plan/layout.py asks for a schedule, derives every
+buffer's lifetime from it (`buffer_requests`: tensors sharing bytes share a buffer, each
+step's scratch lives at that step only) and plans offsets from those.
 
 Order. A graph without branches has one order. With branches (residual adds,
 concatenations) independent steps may run in any order consistent with the data, and the

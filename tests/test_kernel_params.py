@@ -128,10 +128,18 @@ def _graphs() -> list[Graph]:
 
 @pytest.fixture(scope="module")
 def lowered():
-    """(graph name, core, choice) for every node of every sample graph on every core."""
+    """(graph name, core, choice) for every node of every sample graph on every core: the
+    variant chosen and every other that applies (the memory planner may take a lighter one)."""
+    from tinyml.kernels.registry import Choice, runs, variants_for
+    from tinyml.ops.base import io_dtype
     from tinyml.targets.cores import CORES
-    return [(g.name, core.name, choice) for g in _graphs() for core in CORES.values()
-            for choice in select(g, core).values()]
+    out = []
+    for g in _graphs():
+        for core in CORES.values():
+            out += [(g.name, core.name, choice) for choice in select(g, core).values()]
+            out += [(g.name, core.name, Choice(v, v.lower(n, g))) for n in g.nodes if runs(n, g)
+                    for v in variants_for(n.op, io_dtype(n, g)) if v.applies(n, g, core)]
+    return out
 
 
 def test_params_fields_equal_the_c_struct(lowered):

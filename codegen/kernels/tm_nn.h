@@ -84,6 +84,12 @@ int tm_fully_connected_dsp_s8(const tm_fully_connected_s8_params *p, const int8_
                               const int8_t *weights, const int32_t *offset_terms,
                               const int32_t *multiplier, const int32_t *shift, int8_t *output,
                               void *scratch);
+/* The same layout without scratch: inputs extended to int16 where they are read. */
+int32_t tm_fully_connected_direct_dsp_s8_get_buffer_size(const tm_fully_connected_s8_params *p);
+int tm_fully_connected_direct_dsp_s8(const tm_fully_connected_s8_params *p, const int8_t *input,
+                                     const int8_t *weights, const int32_t *offset_terms,
+                                     const int32_t *multiplier, const int32_t *shift,
+                                     int8_t *output);
 int tm_fully_connected_generic_f32(const tm_fully_connected_f32_params *p, const float *input,
                                    const float *weights, const float *bias, float *output);
 

@@ -10,7 +10,7 @@ from . import depthwise_conv2d_blocked_f32, fully_connected_blocked_f32  # noqa:
 from . import depthwise_conv2d_3x3_dsp_s8, depthwise_conv2d_dsp_s8  # noqa: F401
 from . import conv2d_1x1_dsp_s8  # noqa: F401
 from . import conv2d_im2col_dsp_s8  # noqa: F401
-from . import fully_connected_dsp_s8  # noqa: F401
+from . import fully_connected_dsp_s8, fully_connected_direct_dsp_s8  # noqa: F401
 from . import depthwise_conv2d_3x3_sweep_dsp_s8  # noqa: F401
 from . import add_lut_s8, pool2d_dsp_s8  # noqa: F401
 from . import conv2d_1x1_fast_s8, conv2d_im2col_fast_s8  # noqa: F401  (portable, fast)

@@ -16,7 +16,7 @@ def _rows(node, graph):
     return graph.tensor(node.inputs[1]).data
 
 
-def _applies(node, graph) -> bool:
+def applies(node, graph) -> bool:
     w = graph.tensor(node.inputs[1])
     if w.quant is None or any(w.quant.zero_point):
         return False
@@ -28,7 +28,7 @@ def scratch_bytes(node, graph) -> int:
     return depth4(graph.tensor(node.inputs[1]).shape[1]) * 2
 
 
-@variant(op="FullyConnected", act="int8", weights="int8", features=(DSP,), condition=_applies,
+@variant(op="FullyConnected", act="int8", weights="int8", features=(DSP,), condition=applies,
          reason="DSP: SMLAD GEMM 1 row x 4 outputs, paired rows", scratch=scratch_bytes, priority=20)
 def tm_fully_connected_dsp_s8(node, graph):
     x, w = (graph.tensor(n) for n in node.inputs[:2])

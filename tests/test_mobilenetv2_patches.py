@@ -45,6 +45,7 @@ def mobilenet(tmp_path_factory):
 
 @pytest.mark.tf
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")   # Keras's own, on NumPy 2
 def test_patches_cut_the_peak_four_times_for_at_most_15_percent_more_macs(mobilenet, tmp_path):
     auto = lower_model(mobilenet, "m", M4, options=PlanOptions(patch="auto"))
     flat = lower_model(mobilenet, "m", M4, options=PlanOptions(patch="off"))

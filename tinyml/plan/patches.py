@@ -28,7 +28,7 @@ from typing import Callable
 from ..ir import Graph, Node
 from ..ops.base import KernelCall
 from ..kernels.regions import Box, Region, RegionCall, window, geometry_of, region_call
-from .arena import BufferRequest, live_bytes, plan_arena
+from .arena import BufferRequest, check_plan, live_bytes, plan_arena
 
 
 @dataclass(frozen=True)
@@ -276,7 +276,9 @@ def plan_stage(graph: Graph, calls: dict[str, KernelCall], sg: StageGrid, scratc
                         for i, size in enumerate(sizes) if size]
             buffers_only = plan_arena(requests, alignment, exact).lower_bound
             requests += [BufferRequest(f"s{i}", size, i, i) for i, size in enumerate(scratches) if size]
-            plans[key] = (plan_arena(requests, alignment, exact), buffers_only, scratches)
+            plan = plan_arena(requests, alignment, exact)
+            check_plan(plan, requests)
+            plans[key] = (plan, buffers_only, scratches)
             for i in range(len(ordered)):
                 node_live[i] = max(node_live[i], live_bytes(requests, i, alignment))
         plan, buffers_only, scratches = plans[key]

@@ -12,12 +12,12 @@ int32_t tm_fully_connected_direct_dsp_s8_get_buffer_size(const tm_fully_connecte
 }
 
 /* One input row (raw int8, `groups` whole groups) against a block of two row pairs, as
- * tm_dot_pairs_1x4. acc = {s0, t0, s1, t1}. */
+ * tm_dot_pairs_1x4 (tm_gemm_s8.h). acc = {s0, t0, s1, t1}. */
 static inline void dot_pairs_direct(const int8_t *x, const int8_t *w, int32_t groups,
                                     uint32_t acc[4])
 {
-    uint32_t s0 = acc[0], t0 = acc[1], s1 = acc[2], t1 = acc[3];
 #if TM_DSP_ACLE
+    uint32_t s0 = acc[0], t0 = acc[1], s1 = acc[2], t1 = acc[3];
     uint32_t xa, xb, w0, w1, b;
     if (groups > 0) {
         __asm__ volatile(
@@ -25,20 +25,7 @@ static inline void dot_pairs_direct(const int8_t *x, const int8_t *w, int32_t gr
             "ldr %[xa], [%[x]], #4\n\t"
             "sxtb16 %[xb], %[xa], ror #8\n\t"
             "sxtb16 %[xa], %[xa]\n\t"
-            "ldrd %[w0], %[w1], [%[w]], #8\n\t"
-            "smlad %[s0], %[w0], %[xa], %[s0]\n\t"
-            "sxtb16 %[b], %[w0], ror #8\n\t"
-            "smlad %[t0], %[b], %[xa], %[t0]\n\t"
-            "smlad %[s0], %[w1], %[xb], %[s0]\n\t"
-            "sxtb16 %[b], %[w1], ror #8\n\t"
-            "smlad %[t0], %[b], %[xb], %[t0]\n\t"
-            "ldrd %[w0], %[w1], [%[w]], #8\n\t"
-            "smlad %[s1], %[w0], %[xa], %[s1]\n\t"
-            "sxtb16 %[b], %[w0], ror #8\n\t"
-            "smlad %[t1], %[b], %[xa], %[t1]\n\t"
-            "smlad %[s1], %[w1], %[xb], %[s1]\n\t"
-            "sxtb16 %[b], %[w1], ror #8\n\t"
-            "smlad %[t1], %[b], %[xb], %[t1]\n\t"
+            TM_PAIRS_GROUP_BODY
             "subs %[n], %[n], #1\n\t"
             "bne 1b\n\t"
             : [s0] "+r"(s0), [t0] "+r"(t0), [s1] "+r"(s1), [t1] "+r"(t1), [x] "+r"(x),
@@ -47,27 +34,17 @@ static inline void dot_pairs_direct(const int8_t *x, const int8_t *w, int32_t gr
             :
             : "cc", "memory");
     }
-#else
-    for (int32_t g = 0; g < groups; ++g) {
-        const uint32_t v = tm_load_u32(x);
-        const uint32_t lanes[2] = {tm_sxtb16(v), tm_sxtb16_ror8(v)};
-        uint32_t *sums[2][2] = {{&s0, &t0}, {&s1, &t1}};
-        for (int32_t pair = 0; pair < 2; ++pair) {
-            for (int32_t half = 0; half < 2; ++half) {
-                const uint32_t word = tm_load_u32(w + 8 * pair + 4 * half);
-                uint32_t *s = sums[pair][0], *t = sums[pair][1];
-                *s = (uint32_t)tm_smlad(word, lanes[half], tm_dsp_s32(*s));
-                *t = (uint32_t)tm_smlad(tm_sxtb16_ror8(word), lanes[half], tm_dsp_s32(*t));
-            }
-        }
-        x += 4;
-        w += 16;
-    }
-#endif
     acc[0] = s0;
     acc[1] = t0;
     acc[2] = s1;
     acc[3] = t1;
+#else
+    for (int32_t g = 0; g < groups; ++g) {
+        const uint32_t v = tm_load_u32(x + 4 * g);
+        const uint32_t lanes[2] = {tm_sxtb16(v), tm_sxtb16_ror8(v)};
+        tm_pairs_group(lanes, w + 16 * g, acc);
+    }
+#endif
 }
 
 /* One row of raw int8 against one plain weight row (4 bytes per group). */

@@ -171,21 +171,10 @@ static inline void tm_dot_1x4(const uint32_t *x, const int8_t *w, int32_t groups
     acc[3] = a3;
 }
 
-/* Fully connected: one column (2 words per group) against a block of two row pairs in the
- * pair layout (tinyml/kernels/gemm_s8.py pack_row_pairs): a word [a + 128, b, a' + 128, b']
- * read as halfwords is (a + 128) + 256 b, so one SMLAD with the column word adds
- * sum (a + 128) x + 256 sum b x to s, and one SXTB16 (ROR 8) of the same word gives b's lanes
- * for t = sum b x: three instructions for four products where two SXTB16 and two SMLAD take
- * four. The caller removes 256 t and 128 sum x (tm_gemm_pairs). Wrapping is exact: the
- * true sums fit int32. acc = {s0, t0, s1, t1}. */
-static inline void tm_dot_pairs_1x4(const uint32_t *x, const int8_t *w, int32_t groups,
-                                    uint32_t acc[4])
-{
-    uint32_t s0 = acc[0], t0 = acc[1], s1 = acc[2], t1 = acc[3];
-#if TM_DSP_ACLE
-    uint32_t xa, xb, w0, w1, b;
-#define TM_DOT_PAIRS_GROUP                                                                    \
-    "ldrd %[xa], %[xb], [%[x]], #8\n\t"                                                        \
+/* The products of one group of four inputs, as int16 lanes xa = (x0, x2) and xb = (x1, x3)
+ * in registers, with a block of two row pairs (16 bytes from w, advanced): shared by the
+ * column kernels and the direct one (tm_fully_connected_direct_dsp_s8.c). */
+#define TM_PAIRS_GROUP_BODY                                                                   \
     "ldrd %[w0], %[w1], [%[w]], #8\n\t"                                                        \
     "smlad %[s0], %[w0], %[xa], %[s0]\n\t"                                                     \
     "sxtb16 %[b], %[w0], ror #8\n\t"                                                           \
@@ -200,6 +189,34 @@ static inline void tm_dot_pairs_1x4(const uint32_t *x, const int8_t *w, int32_t 
     "smlad %[s1], %[w1], %[xb], %[s1]\n\t"                                                     \
     "sxtb16 %[b], %[w1], ror #8\n\t"                                                           \
     "smlad %[t1], %[b], %[xb], %[t1]\n\t"
+
+/* The same in C, for cores without the DSP extension (and the host). */
+static inline void tm_pairs_group(const uint32_t x[2], const int8_t *w, uint32_t acc[4])
+{
+    for (int32_t pair = 0; pair < 2; ++pair) {
+        for (int32_t half = 0; half < 2; ++half) {
+            const uint32_t word = tm_load_u32(w + 8 * pair + 4 * half);
+            uint32_t *s = &acc[2 * pair], *t = &acc[2 * pair + 1];
+            *s = (uint32_t)tm_smlad(word, x[half], tm_dsp_s32(*s));
+            *t = (uint32_t)tm_smlad(tm_sxtb16_ror8(word), x[half], tm_dsp_s32(*t));
+        }
+    }
+}
+
+/* Fully connected: one column (2 words per group) against a block of two row pairs in the
+ * pair layout (tinyml/kernels/gemm_s8.py pack_row_pairs): a word [a + 128, b, a' + 128, b']
+ * read as halfwords is (a + 128) + 256 b, so one SMLAD with the column word adds
+ * sum (a + 128) x + 256 sum b x to s, and one SXTB16 (ROR 8) of the same word gives b's lanes
+ * for t = sum b x: three instructions for four products where two SXTB16 and two SMLAD take
+ * four. The caller removes 256 t and 128 sum x (tm_gemm_pairs). Wrapping is exact: the
+ * true sums fit int32. acc = {s0, t0, s1, t1}. */
+static inline void tm_dot_pairs_1x4(const uint32_t *x, const int8_t *w, int32_t groups,
+                                    uint32_t acc[4])
+{
+#if TM_DSP_ACLE
+    uint32_t s0 = acc[0], t0 = acc[1], s1 = acc[2], t1 = acc[3];
+    uint32_t xa, xb, w0, w1, b;
+#define TM_DOT_PAIRS_GROUP "ldrd %[xa], %[xb], [%[x]], #8\n\t" TM_PAIRS_GROUP_BODY
     /* as tm_dot_4x1: the odd group first, then two per turn */
     __asm__ volatile(
         "lsrs %[n], %[n], #1\n\t"
@@ -219,25 +236,17 @@ static inline void tm_dot_pairs_1x4(const uint32_t *x, const int8_t *w, int32_t 
         :
         : "cc", "memory");
 #undef TM_DOT_PAIRS_GROUP
-#else
-    for (int32_t g = 0; g < groups; ++g) {
-        uint32_t *sums[2][2] = {{&s0, &t0}, {&s1, &t1}};
-        for (int32_t pair = 0; pair < 2; ++pair) {
-            for (int32_t half = 0; half < 2; ++half) {
-                const uint32_t word = tm_load_u32(w + 8 * pair + 4 * half);
-                uint32_t *s = sums[pair][0], *t = sums[pair][1];
-                *s = (uint32_t)tm_smlad(word, x[half], tm_dsp_s32(*s));
-                *t = (uint32_t)tm_smlad(tm_sxtb16_ror8(word), x[half], tm_dsp_s32(*t));
-            }
-        }
-        x += 2;
-        w += 16;
-    }
-#endif
     acc[0] = s0;
     acc[1] = t0;
     acc[2] = s1;
     acc[3] = t1;
+#else
+    for (int32_t g = 0; g < groups; ++g) {
+        tm_pairs_group(x, w, acc);
+        x += 2;
+        w += 16;
+    }
+#endif
 }
 
 /* One column (`step` words per group) against one plain row (4 bytes per group). */

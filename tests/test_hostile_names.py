@@ -137,3 +137,31 @@ def test_hostile_names_build_and_run_in_qemu(tmp_path, capsys):
                "--output", str(tmp_path / "y.npy")])
     assert rc == 0, capsys.readouterr().err
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), run_host(out, [x])[0])
+
+
+def test_a_tensor_named_like_a_scratch_buffer_gets_its_own_bytes(tmp_path):
+    """The planner names a layer's scratch `<node>#scratch`; a model may name a tensor so,
+    and the two buffers must still be two (else the overlap checker would refuse the plan, or
+    worse)."""
+    import dataclasses
+
+    from helpers import assert_c_matches_ref, random_inputs
+    from net_builder import Net
+    from tinyml.codegen import lower_model
+    from tinyml.ir import Graph
+    from tinyml.targets.cores import CORES
+    net = Net((1, 8, 8, 4), "int8", 1)
+    a = net.conv(net.input, 8)
+    g = net.graph(net.relu(net.conv(a, 8)))
+    clash = g.nodes[1].name + "#scratch"   # the second conv's scratch buffer's name
+
+    def rename(names):
+        return tuple(clash if n == a else n for n in names)
+    g = Graph.build("clash", [dataclasses.replace(n, inputs=rename(n.inputs), outputs=rename(n.outputs))
+                              for n in g.nodes],
+                    [t.with_(name=clash) if t.name == a else t for t in g.tensors.values()],
+                    g.inputs, g.outputs)
+    code = lower_model(g, "m", CORES["cortex-m4"])
+    names = [r.name for r in code.requests]
+    assert clash in names and len(set(names)) == len(names)
+    assert_c_matches_ref(g, random_inputs(g, 2, np.random.default_rng(0)), tmp_path)

@@ -22,8 +22,8 @@ def test_plan_lists_every_buffer(shared_models, tmp_path):
     head = next(i for i, l in enumerate(lines) if l.startswith("arena ") and "lower bound" in l)
     assert "proved least" in lines[head]
     rows = [l for l in lines[head + 2:] if l.strip()]
-    assert any("patch stage: per-patch buffers and scratch" in r for r in rows)
-    assert any("(+ band ring)" in r for r in rows)   # a depthwise layer in place by bands
+    assert any("patch buffers and scratch of the patch stage" in r for r in rows)
+    assert any("and its band ring" in r for r in rows)   # a depthwise layer in place by bands
     arena = int(lines[head].split()[1].replace(",", ""))
     for row in rows:
         start, end, size = (int(v.replace(",", "")) for v in row.split()[:3])

@@ -67,7 +67,7 @@ def _layer_table(report: dict) -> str:
 
 def _plan_text(code) -> str:
     """Every arena buffer: its bytes, offsets and the steps it lives (`inspect --plan`)."""
-    from .codegen.report import live_at  # noqa: F401  (the same names as report.json)
+    from .codegen.report import buffer_name
     layout = code.layout
     plan = layout.plan
     steps = [s.node for s in layout.schedule.steps]
@@ -80,14 +80,9 @@ def _plan_text(code) -> str:
             return f"patches (layers {names[stage.nodes[0]]}-{names[stage.nodes[-1]]})"
         return f"layer {names[node]}"
 
-    def buffer_name(buffer: str) -> str:
-        node, _, kind = buffer.rpartition("#")
-        if kind == "scratch" and node == layout.stage_node:
-            return "patch stage: per-patch buffers and scratch"
-        if kind == "scratch" and node in names:
-            return f"scratch of layer {names[node]}" + (
-                " (+ band ring)" if node in layout.decisions.bands else "")
-        return "tensor " + printable(buffer, 60)
+    def name(buffer: str) -> str:
+        text = buffer_name(code, buffer)
+        return printable(text, 60) if text == buffer else text   # tensor names: the model's
     lines = [f"arena {plan.size:,} bytes, lower bound {plan.lower_bound:,} "
              f"({'proved least' if plan.optimal else 'not proved least'}; {plan.method}), "
              f"alignment {plan.alignment}",
@@ -95,7 +90,7 @@ def _plan_text(code) -> str:
     for r in sorted(layout.requests, key=lambda r: (plan.offsets[r.name], r.first)):
         off = plan.offsets[r.name]
         lines.append(f"{off:>10,} {off + r.size:>10,} {r.size:>9,}  {step_name(r.first):<28} "
-                     f"{step_name(r.last):<28} {buffer_name(r.name)}")
+                     f"{step_name(r.last):<28} {name(r.name)}")
     return "\n".join(lines)
 
 
@@ -153,8 +148,6 @@ def _compile(args, write: bool) -> int:
     target = _board_core(args)
     calib = _load_calib(getattr(args, "calib", None))
     sram = _sram_budget(args)
-    if args.patch_overhead < 0:
-        raise UsageError("--patch-overhead must be at least 0")
     compiled = compile_model(args.model, name=args.name, target=target, dtype=args.dtype,
                              calib=calib, calib_method=args.calib_method,
                              calib_percentile=args.calib_percentile,

@@ -13,7 +13,7 @@ from .frontends import load_model
 from .ir import Graph
 from .plan.planner import PlanOptions
 from .passes import run_pipeline
-from .targets.budget import STACK_BYTES
+from .targets.budget import arena_budget
 from .targets.cores import get_core
 from .validate import validate_graph
 
@@ -81,7 +81,7 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
     if sram is not None:
         outside = 0 if io == "arena" else sum(graph.tensor(t).nbytes
                                               for t in (*graph.inputs, *graph.outputs))
-        budget = sram - outside - STACK_BYTES
+        budget = arena_budget(sram, outside)
     options = PlanOptions(optimize=optimize, patch=patch, patch_overhead=patch_overhead,
                           arena_budget=budget)
     return Compiled(graph, lower_model(graph, name, core, io_in_arena=io == "arena",

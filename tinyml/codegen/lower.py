@@ -156,18 +156,6 @@ def _io_info(t: Tensor) -> IOInfo:
     return IOInfo(t.name, t.dtype, t.shape, scale, zp)
 
 
-def _layer_order(layout: Layout) -> list[str]:
-    """Nodes in the order of the layer table: the schedule's, the stage's nodes in its order."""
-    stage = layout.decisions.stage
-    order = []
-    for step in layout.schedule.steps:
-        if stage is not None and step.node == layout.stage_node:
-            order.extend(stage.nodes)
-        else:
-            order.append(step.node)
-    return order
-
-
 class _Steps:
     """Builds the steps and the params structs they point to (one struct per distinct params
     of a layer)."""
@@ -231,11 +219,6 @@ def _arg_record(layer: Layer, arg: Arg, locations: dict[str, Location]) -> dict:
     if arg.kind == "null":
         return {"kind": "null"}
     raise ValueError(f"unknown argument kind {arg.kind}")
-
-
-def _itemsize(graph: Graph, tensor: str) -> int:
-    t = graph.tensor(tensor)
-    return t.nbytes // max(t.size, 1)
 
 
 def _band_steps(out: _Steps, layer: Layer, layout: Layout) -> None:
@@ -345,15 +328,9 @@ def lower_model(graph: Graph, name: str, core: Core | None = None,
 
     nodes = {node.name: node for node in graph.nodes}
     in_stage = set(stage.nodes) if stage else set()
-    run_macs: dict[str, int] = {}
-    if stage:
-        for ps in stage.steps:
-            whole = graph.tensor(nodes[ps.node].outputs[0]).shape
-            area = (ps.region.bottom - ps.region.top) * (ps.region.right - ps.region.left)
-            run_macs[ps.node] = run_macs.get(ps.node, 0) + (
-                get_op(nodes[ps.node], graph).macs(nodes[ps.node], graph) * area // (whole[1] * whole[2]))
+    run_macs = dict(zip(stage.nodes, stage.node_macs)) if stage else {}
     layers: list[Layer] = []
-    for index, node in enumerate(nodes[n] for n in _layer_order(layout)):
+    for index, node in enumerate(nodes[n] for n in layout.node_order()):
         call = calls.get(node.name)
         ident = f"l{index}_{c_identifier(node.op)}"
         const_symbols = {}

@@ -16,13 +16,18 @@ def _unit_of_layers(code: ModelCode) -> list[int]:
             else step_of[layer.node.name] for layer in code.layers]
 
 
-def _buffer_name(code: ModelCode, buffer: str) -> str:
-    node, _, kind = buffer.rpartition("#")
-    layers = {layer.node.name: layer.index for layer in code.layers}
-    if kind == "scratch" and node == code.layout.stage_node:
+def buffer_name(code: ModelCode, buffer: str) -> str:
+    """An arena buffer as the report and `inspect --plan` name it: a tensor by its name (from
+    the model file: escape it before printing), scratch by the layer it belongs to."""
+    layout = code.layout
+    owner = {layout.scratch_buffer(layer.node.name): layer for layer in code.layers
+             if layout.scratch_buffer(layer.node.name)}
+    if buffer == layout.scratch_buffer(layout.stage_node):
         return "patch buffers and scratch of the patch stage"
-    if kind == "scratch" and node in layers:
-        return f"scratch of step {layers[node]}"
+    if buffer in owner:
+        layer = owner[buffer]
+        ring = " and its band ring" if layer.node.name in layout.decisions.bands else ""
+        return f"scratch of step {layer.index}{ring}"
     return buffer
 
 
@@ -32,7 +37,7 @@ def live_at(code: ModelCode, unit: int | None) -> list[dict]:
         return []
     alive = sorted((r for r in code.requests if r.first <= unit <= r.last),
                    key=lambda r: (-r.size, r.name))
-    return [{"buffer": _buffer_name(code, r.name), "bytes": r.size} for r in alive]
+    return [{"buffer": buffer_name(code, r.name), "bytes": r.size} for r in alive]
 
 
 def patch_plan(code: ModelCode) -> dict | None:

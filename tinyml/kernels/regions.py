@@ -9,8 +9,9 @@ bottom/right padding exactly when the window reaches the image's edge. The patch
 schedule calls kernels this way; tests/region_checks.py shows region by region equals whole.
 Pools (tm_pool2d_shape) name the same fields `shape.*`, with one `channels` for in_c and out_c.
 
-A patch-based schedule keeps only a rectangle of a tensor in a buffer of its own (a `Box`):
-then the pitch is the box's width and offsets count from the box's corner.
+A patch-based schedule keeps only a rectangle of a tensor in a buffer of its own (a `Box`,
+the same record as a Region): then the pitch is the box's width and offsets count from the
+box's corner.
 """
 
 from __future__ import annotations
@@ -24,15 +25,7 @@ PREFIXES = (GEOMETRY, "shape.")   # conv-like kernels, pools
 
 @dataclass(frozen=True)
 class Region:
-    top: int      # output rows [top, bottom)
-    bottom: int
-    left: int     # output columns [left, right)
-    right: int
-
-
-@dataclass(frozen=True)
-class Box:
-    """A buffer holding rows [top, bottom) and columns [left, right) of a tensor."""
+    """Rows [top, bottom) and columns [left, right) of a tensor."""
     top: int
     bottom: int
     left: int
@@ -46,20 +39,24 @@ class Box:
     def height(self) -> int:
         return self.bottom - self.top
 
-    def covers(self, other: "Box") -> bool:
+    def covers(self, other: "Region") -> bool:
         return (self.top <= other.top and other.bottom <= self.bottom
                 and self.left <= other.left and other.right <= self.right)
 
-    def union(self, other: "Box") -> "Box":
-        return Box(min(self.top, other.top), max(self.bottom, other.bottom),
-                   min(self.left, other.left), max(self.right, other.right))
+    def union(self, other: "Region") -> "Region":
+        return Region(min(self.top, other.top), max(self.bottom, other.bottom),
+                      min(self.left, other.left), max(self.right, other.right))
+
+
+#: what a buffer of a patch-based schedule holds of its tensor
+Box = Region
 
 
 @lru_cache(maxsize=4096)
 def geometry_of(params: tuple[tuple[str, int], ...]) -> dict[str, int] | None:
     """The window geometry of a conv-like kernel's params by field name (in_c/out_c for pools
     too), or None for a kernel without one."""
-    prefix = next((p for p in PREFIXES if any(name.startswith(p) for name, _ in params)), None)
+    prefix = _prefix(params)
     if prefix is None:
         return None
     g = {name[len(prefix):]: value for name, value in params if name.startswith(prefix)}
@@ -96,16 +93,15 @@ def window(first_out: int, end_out: int, stride: int, pad: int, kernel: int, dil
     return first, end - first, first - origin
 
 
-def _prefix(params: tuple[tuple[str, int], ...]) -> str:
-    return next(p for p in PREFIXES if any(name.startswith(p) for name, _ in params))
+def _prefix(params: tuple[tuple[str, int], ...]) -> str | None:
+    return next((p for p in PREFIXES if any(name.startswith(p) for name, _ in params)), None)
 
 
 def region_call(params: tuple[tuple[str, int], ...], region: Region,
                 in_box: Box | None = None, out_box: Box | None = None) -> RegionCall:
     """The call computing `region`; the input (output) lives in a buffer holding `in_box`
     (`out_box`) of its tensor, or whole when None. Offsets are in elements of those buffers."""
-    prefix = _prefix(params)
-    g = {name[len(prefix):]: value for name, value in params if name.startswith(prefix)}
+    prefix, g = _prefix(params), geometry_of(params)
     if g["batches"] != 1:
         raise ValueError("regions are of one image: batches must be 1")
     if not (0 <= region.top < region.bottom <= g["out_h"]
@@ -115,11 +111,11 @@ def region_call(params: tuple[tuple[str, int], ...], region: Region,
                                 g["kernel_h"], g["dilation_h"], g["in_h"])
     x0, in_w, pad_left = window(region.left, region.right, g["stride_w"], g["pad_left"],
                                  g["kernel_w"], g["dilation_w"], g["in_w"])
-    in_c, out_c = g.get("in_c", g.get("channels")), g.get("out_c", g.get("channels"))
+    in_c, out_c = g["in_c"], g["out_c"]
     in_box = in_box or Box(0, g["in_h"], 0, g["in_w"])
     out_box = out_box or Box(0, g["out_h"], 0, g["out_w"])
     if not (in_box.covers(Box(y0, y0 + in_h, x0, x0 + in_w))
-            and out_box.covers(Box(region.top, region.bottom, region.left, region.right))):
+            and out_box.covers(region)):
         raise ValueError(f"region {region}: its window or output lies outside its buffers")
     in_pitch = g["in_pitch"] if in_box.width == g["in_w"] else in_box.width * in_c
     out_pitch = g["out_pitch"] if out_box.width == g["out_w"] else out_box.width * out_c
@@ -132,9 +128,14 @@ def region_call(params: tuple[tuple[str, int], ...], region: Region,
                       (region.top - out_box.top) * out_pitch + (region.left - out_box.left) * out_c)
 
 
+def cuts(size: int, parts: int) -> list[int]:
+    """Where `size` rows (or columns) cut into `parts` spans of near-equal size: parts + 1
+    bounds."""
+    return [size * i // parts for i in range(parts + 1)]
+
+
 def grid(out_h: int, out_w: int, rows: int, cols: int) -> list[Region]:
     """The output cut into rows x cols rectangles of near-equal size (uneven where needed)."""
-    ys = [out_h * i // rows for i in range(rows + 1)]
-    xs = [out_w * j // cols for j in range(cols + 1)]
+    ys, xs = cuts(out_h, rows), cuts(out_w, cols)
     return [Region(ys[i], ys[i + 1], xs[j], xs[j + 1])
             for i in range(rows) for j in range(cols) if ys[i] < ys[i + 1] and xs[j] < xs[j + 1]]

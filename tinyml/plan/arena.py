@@ -101,19 +101,23 @@ def _orders(requests: list[BufferRequest]):
         yield f"random order {i + 1}", sorted(requests, key=lambda r: (keys[r.name], r.name))
 
 
+def _lowest_fit(size: int, spans: list[tuple[int, int]], alignment: int) -> int:
+    """The lowest aligned offset where `size` bytes overlap none of the (offset, size) spans."""
+    offset = 0
+    for off, taken in sorted(spans):
+        if offset + size <= off:
+            break
+        offset = max(offset, aligned(off + taken, alignment))
+    return offset
+
+
 def _first_fit(order: list[BufferRequest], alignment: int) -> dict[str, int]:
     placed: list[tuple[int, BufferRequest]] = []
     offsets: dict[str, int] = {}
     for req in order:
-        conflicts = sorted(((off, other) for off, other in placed if _live_together(req, other)),
-                           key=lambda pair: pair[0])
-        offset = 0
-        for off, other in conflicts:
-            if offset + req.size <= off:
-                break
-            offset = max(offset, aligned(off + other.size, alignment))
-        offsets[req.name] = offset
-        placed.append((offset, req))
+        offsets[req.name] = _lowest_fit(req.size, [(off, other.size) for off, other in placed
+                                                   if _live_together(req, other)], alignment)
+        placed.append((offsets[req.name], req))
     return offsets
 
 
@@ -153,12 +157,8 @@ def _search(requests: list[BufferRequest], alignment: int, below: int, bound: in
     nodes = 0
 
     def lowest_fit(i: int) -> int:
-        offset = 0
-        for off, size in sorted((offsets[j], sizes[j]) for j in meets[i] if offsets[j] is not None):
-            if offset + sizes[i] <= off:
-                break
-            offset = max(offset, off + size)
-        return offset
+        return _lowest_fit(sizes[i], [(offsets[j], sizes[j]) for j in meets[i]
+                                      if offsets[j] is not None], alignment)
 
     def room(floor: int) -> bool:
         top = limit - alignment
@@ -227,7 +227,7 @@ def plan_arena(requests: list[BufferRequest], alignment: int = 16, search: bool 
     """The plan of least size found; `search` False skips the exact search (a quick plan,
     for comparing many candidates)."""
     real = [r for r in requests if r.size > 0]
-    bound = aligned(lower_bound(real, alignment), alignment)
+    bound = lower_bound(real, alignment)
     best: tuple[int, str, dict[str, int]] | None = None
     for method, order in _orders(real):
         offsets = _first_fit(order, alignment)

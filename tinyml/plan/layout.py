@@ -3,9 +3,10 @@ buffer's lifetime and its offset.
 
 Decisions (tinyml/plan/planner.py makes them): the kernel call of each node, the nodes run
 in place band by band (tinyml/plan/bands.py), and the patch stage (tinyml/plan/patches.py).
-Shared bytes: a view's output is its input's buffer; a call that may write over its first
-input (KernelCall.in_place) or runs by bands gets that input's buffer when the input has no
-other reader and neither is the caller's or the model's input. The patch stage is one step
+Shared bytes (shared_buffers): a view's output is its input's buffer; a call that may write
+over an input (KernelCall.in_place) or runs by bands gets that input's buffer when the input
+dies there and neither is the caller's nor the model's input or output; a pure-copy
+concatenation gets its inputs in its output's slices. The patch stage is one step
 of the schedule: it reads the model's inputs, writes the split tensor, and holds its
 per-patch buffers in its scratch. A node's scratch is its kernel's, then its band ring.
 """
@@ -13,6 +14,7 @@ per-patch buffers in its scratch. A node's scratch is its kernel's, then its ban
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from ..ir import Graph, Node
 from ..ops import get_op
@@ -20,7 +22,7 @@ from ..kernels.registry import Choice
 from .arena import ArenaPlan, BufferRequest, aligned, check_plan, lower_bound, plan_arena
 from .bands import BandPlan
 from .patches import StagePlan
-from .schedule import Memory, Schedule, buffer_requests, order_nodes
+from .schedule import Memory, Schedule, buffer_requests, order_nodes, scratch_names
 
 STAGE_OP = "PatchStage"
 
@@ -72,8 +74,21 @@ class Layout:
                 out[step.node] = live[i]
         return out
 
+    def node_order(self) -> list[str]:
+        """The nodes in the order they run: the stage's in its own order at its step."""
+        return list(node_order(self.schedule, self.units, self.decisions))
+
+    @cached_property
+    def _scratch_buffers(self) -> dict[str, str]:
+        return scratch_names(self.memory)
+
+    def scratch_buffer(self, node: str | None) -> str | None:
+        """The name of the node's scratch buffer in the plan (None: it has none)."""
+        return self._scratch_buffers.get(node)
+
     def scratch_offset(self, node: str) -> int:
-        return self.plan.offsets.get(f"{node}#scratch", 0)
+        name = self.scratch_buffer(node)
+        return self.plan.offsets[name] if name else 0
 
     def ring_offset(self, node: str) -> int:
         return self.scratch_offset(node) + aligned(
@@ -194,14 +209,6 @@ def writable(graph: Graph, src: str, out: str, external: set[str]) -> bool:
             and src not in graph.inputs and src not in graph.outputs)
 
 
-def may_write_over(graph: Graph, node: Node, readers: dict[str, list[Node]], src: str,
-                   external: set[str]) -> bool:
-    """Whether `node`, the only reader of its first input (buffer `src`), may put its
-    output there."""
-    only_reader = [n.name for n in readers.get(node.inputs[0], [])] == [node.name]
-    return only_reader and writable(graph, src, node.outputs[0], external)
-
-
 def _units(graph: Graph, stage: StagePlan | None) -> Graph:
     """The graph the schedule orders: the stage's nodes replaced by one node."""
     if stage is None:
@@ -255,7 +262,7 @@ def lay_out(graph: Graph, decisions: Decisions, io_in_arena: bool, alignment: in
     _, memory = _memory(graph, units, decisions, shared_buffers(graph, decisions, external),
                         external, io_in_arena, alignment)
     schedule = order_nodes(units, memory, alignment)
-    order = tuple(_expand(schedule, units, decisions))
+    order = tuple(node_order(schedule, units, decisions))
     sharing = shared_buffers(graph, decisions, external, order)
     roots, memory = _memory(graph, units, decisions, sharing, external, io_in_arena, alignment)
     requests = tuple(buffer_requests(schedule, units, memory))
@@ -267,7 +274,7 @@ def lay_out(graph: Graph, decisions: Decisions, io_in_arena: bool, alignment: in
                   frozenset(external), alignment)
 
 
-def _expand(schedule: Schedule, units: Graph, decisions: Decisions):
+def node_order(schedule: Schedule, units: Graph, decisions: Decisions):
     """The nodes in the order they run: the stage's in its own order at its step."""
     stage_units = {n.name for n in units.nodes if n.op == STAGE_OP}
     for step in schedule.steps:
@@ -286,4 +293,4 @@ def finish(layout: Layout) -> Layout:
 
 def bound(layout: Layout) -> int:
     """The layout's lower bound: what its arena is once planned (tinyml/plan/arena.py)."""
-    return aligned(lower_bound(list(layout.requests), layout.alignment), layout.alignment)
+    return lower_bound(list(layout.requests), layout.alignment)

@@ -27,8 +27,8 @@ from typing import Callable
 
 from ..ir import Graph, Node
 from ..ops.base import KernelCall
-from ..kernels.regions import Box, Region, RegionCall, window, geometry_of, region_call
-from .arena import BufferRequest, check_plan, live_bytes, plan_arena
+from ..kernels.regions import Box, Region, RegionCall, cuts, geometry_of, region_call, window
+from .arena import BufferRequest, check_plan, live_bytes, lower_bound, plan_arena
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,6 @@ class PatchStep:
     region: Region                    # of the node's output
     boxes: tuple[tuple[str, Box], ...]  # per tensor it reads or writes: what its buffer holds
     scratch: int                      # the kernel's scratch for this region
-
-    def box(self, tensor: str) -> Box:
-        return dict(self.boxes)[tensor]
 
 
 @dataclass(frozen=True)
@@ -56,8 +53,13 @@ class StagePlan:
     scratch_bytes: int                # the stage's scratch: its largest patch plan
     buffer_bytes: int                 # the per-patch buffers alone, at their fullest
     node_live: tuple[int, ...]        # per node: its patch's buffers and scratch alive, at most
-    macs: int                         # of the stage run patch by patch
+    node_macs: tuple[int, ...]        # per node: its MACs over all patches
     layer_macs: int                   # of the same nodes layer by layer
+
+    @property
+    def macs(self) -> int:
+        """Of the stage run patch by patch."""
+        return sum(self.node_macs)
 
     @property
     def extra_macs(self) -> int:
@@ -88,8 +90,7 @@ def patchable(node: Node, graph: Graph, call: KernelCall | None) -> bool:
                              for t in node.inputs if t)
 
 
-def _ancestors(graph: Graph, tensor: str) -> set[str]:
-    producers = graph.producers()
+def _ancestors(producers: dict[str, Node], tensor: str) -> set[str]:
     seen: set[str] = set()
     stack = [tensor]
     while stack:
@@ -107,7 +108,8 @@ def stage_nodes(graph: Graph, calls: dict[str, KernelCall], order: tuple[str, ..
     """The stage ending at `split` in the schedule's order, or None if it cannot run by patches."""
     if not _spatial(graph, split) or split in graph.inputs:
         return None
-    names = _ancestors(graph, split)
+    producers = graph.producers()
+    names = _ancestors(producers, split)
     nodes = {n.name: n for n in graph.nodes}
     consumers = graph.consumers()
     for name in names:
@@ -116,7 +118,7 @@ def stage_nodes(graph: Graph, calls: dict[str, KernelCall], order: tuple[str, ..
             return None
         for t in node.inputs:
             if t and not graph.tensor(t).is_const and t not in graph.inputs \
-                    and graph.producers()[t].name not in names:
+                    and producers[t].name not in names:
                 return None
         out = node.outputs[0]
         if out != split and (out in graph.outputs
@@ -192,10 +194,6 @@ def region_params(call: KernelCall, region: Region, boxes: dict[str, Box], node:
                        None if out_box == whole_out else out_box)
 
 
-def region_area(region: Region) -> int:
-    return (region.bottom - region.top) * (region.right - region.left)
-
-
 @dataclass(frozen=True)
 class StageGrid:
     """A stage on a grid before its buffers are planned: what each patch needs and the MACs.
@@ -206,12 +204,12 @@ class StageGrid:
     rows: tuple[dict[str, tuple[int, int]], ...]   # per row span: each tensor's rows
     cols: tuple[dict[str, tuple[int, int]], ...]
     keys: tuple[tuple, ...]                        # per patch: patches of one key plan alike
-    macs: int
+    node_macs: tuple[int, ...]                     # per node: its MACs over all patches
     layer_macs: int
 
     @property
     def extra_macs(self) -> int:
-        return self.macs - self.layer_macs
+        return sum(self.node_macs) - self.layer_macs
 
     def need(self, patch: int) -> dict[str, Box]:
         rows, cols = self.rows[patch // self.grid[1]], self.cols[patch % self.grid[1]]
@@ -223,22 +221,21 @@ def stage_grid(graph: Graph, calls: dict[str, KernelCall], stage: tuple[str, ...
     nodes = {n.name: n for n in graph.nodes}
     ordered = [nodes[n] for n in stage]
     _, out_h, out_w, _ = graph.tensor(split).shape
-    ys = [out_h * i // rows for i in range(rows + 1)]
-    xs = [out_w * j // cols for j in range(cols + 1)]
+    ys, xs = cuts(out_h, rows), cuts(out_w, cols)
     row_needs = tuple(_axis_needs(graph, calls, ordered, split, ys[i], ys[i + 1], 0)
                       for i in range(rows))
     col_needs = tuple(_axis_needs(graph, calls, ordered, split, xs[j], xs[j + 1], 1)
                       for j in range(cols))
     row_keys = [_axis_key(n, graph, 0) for n in row_needs]
     col_keys = [_axis_key(n, graph, 1) for n in col_needs]
-    run = 0
+    node_macs = []   # MACs are per output pixel: the rows computed times the columns
     for n in ordered:
         _, h, w, _ = graph.tensor(n.outputs[0]).shape
         t = n.outputs[0]
-        run += (macs[n.name] // (h * w) * sum(b - a for a, b in (r[t] for r in row_needs))
-                * sum(b - a for a, b in (c[t] for c in col_needs)))
+        node_macs.append(macs[n.name] // (h * w) * sum(b - a for a, b in (r[t] for r in row_needs))
+                         * sum(b - a for a, b in (c[t] for c in col_needs)))
     return StageGrid(split, (rows, cols), stage, row_needs, col_needs,
-                     tuple((rk, ck) for rk in row_keys for ck in col_keys), run,
+                     tuple((rk, ck) for rk in row_keys for ck in col_keys), tuple(node_macs),
                      sum(macs[n] for n in stage))
 
 
@@ -266,15 +263,14 @@ def plan_stage(graph: Graph, calls: dict[str, KernelCall], sg: StageGrid, scratc
             continue
         need = sg.need(p)
         boxes = {t: (need[t] if t in internal else _whole(graph, t)) for t in need}
-        regions = [Region(need[n.outputs[0]].top, need[n.outputs[0]].bottom,
-                          need[n.outputs[0]].left, need[n.outputs[0]].right) for n in ordered]
+        regions = [need[n.outputs[0]] for n in ordered]
         if key not in plans:
             sizes = [_bytes(graph, n.outputs[0], boxes[n.outputs[0]])
                      if n.outputs[0] in internal else 0 for n in ordered]
             scratches = [scratch(n, calls[n.name], r, boxes) for n, r in zip(ordered, regions)]
             requests = [BufferRequest(f"t{i}", size, i, last.get(ordered[i].outputs[0], i))
                         for i, size in enumerate(sizes) if size]
-            buffers_only = plan_arena(requests, alignment, exact).lower_bound
+            buffers_only = lower_bound(requests, alignment)
             requests += [BufferRequest(f"s{i}", size, i, i) for i, size in enumerate(scratches) if size]
             plan = plan_arena(requests, alignment, exact)
             check_plan(plan, requests)
@@ -295,4 +291,4 @@ def plan_stage(graph: Graph, calls: dict[str, KernelCall], sg: StageGrid, scratc
             steps.append(PatchStep(node.name, p, region, touched, scratches[i]))
     return StagePlan(split, sg.grid, sg.nodes, inputs, internal, tuple(steps), buffers,
                      tuple(scratch_offsets), stage_scratch, buffer_bytes, tuple(node_live),
-                     sg.macs, sg.layer_macs)
+                     sg.node_macs, sg.layer_macs)

@@ -32,7 +32,7 @@ from ..ops import get_op
 from ..ops.base import io_dtype
 from ..targets.cores import Core
 from .bands import plan_bands
-from .layout import Decisions, Layout, bound, finish, lay_out, may_write_over
+from .layout import Decisions, Layout, bound, finish, lay_out, writable
 from .patches import StagePlan, plan_stage, region_params, split_candidates, stage_grid
 
 OPTIMIZE = ("speed", "balanced", "ram")
@@ -55,7 +55,6 @@ class PlanOptions:
 class MemoryPlan:
     layout: Layout
     layer_by_layer: Layout            # the same model without patches, planned
-    fits: bool                        # the arena meets the budget (True without one)
     options: PlanOptions
 
 
@@ -65,7 +64,10 @@ def _score(layout: Layout) -> tuple[int, int]:
     return bound(layout), sum(1 for b in live if b == peak)
 
 
-def _band_moves(graph: Graph, decisions: Decisions, node_name: str, external: set[str]):
+def _band_moves(graph: Graph, lay: Layout, node_name: str):
+    """Runs of the node by bands of 1, 2, 4 or 8 rows, when its first input dies at it (its
+    only reader) in a buffer its output may take."""
+    decisions = lay.decisions
     call = decisions.calls[node_name].call
     g = geometry_of(call.params)
     if (g is None or g["batches"] != 1 or call.in_place or node_name in decisions.bands
@@ -73,7 +75,9 @@ def _band_moves(graph: Graph, decisions: Decisions, node_name: str, external: se
         return
     node = next(n for n in graph.nodes if n.name == node_name)
     x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
-    if not may_write_over(graph, node, graph.consumers(), node.inputs[0], external):
+    readers = [n.name for n in graph.consumers().get(node.inputs[0], [])]
+    src = lay.roots.get(node.inputs[0], node.inputs[0])
+    if readers != [node_name] or not writable(graph, src, node.outputs[0], set(lay.external)):
         return
     in_row, out_row = x.nbytes // (g["in_h"]), y.nbytes // (g["out_h"])
     for rows in BAND_ROWS:
@@ -101,7 +105,6 @@ def improve(graph: Graph, decisions: Decisions, options: PlanOptions, core: Core
     lay = lay_out(graph, decisions, options.io_in_arena, options.alignment, plan=False)
     if options.optimize == "speed":
         return lay
-    external = set(lay.external)
     score = (*_score(lay), 0)
     while True:
         live = lay.live()
@@ -111,7 +114,7 @@ def improve(graph: Graph, decisions: Decisions, options: PlanOptions, core: Core
         for unit in units:
             if unit not in lay.decisions.calls:
                 continue
-            moves = list(_band_moves(graph, lay.decisions, unit, external))
+            moves = list(_band_moves(graph, lay, unit))
             if options.optimize == "ram":
                 moves += list(_variant_moves(graph, lay.decisions, unit, core))
             for d in moves:   # of equal scores, the band of most rows (fewest calls) wins
@@ -145,13 +148,13 @@ def _with_stage(decisions: Decisions, stage: StagePlan | None) -> Decisions:
     return replace(decisions, bands=bands, stage=stage)
 
 
-def _stages(graph: Graph, base: Layout, options: PlanOptions, spec: str | None):
+def _stages(graph: Graph, base: Layout, options: PlanOptions, spec: str | None,
+            macs: dict[str, int]):
     """Every stage and grid the options allow, as (stage planned quickly, layout without
     offsets)."""
     decisions = base.decisions
     calls = {n: c.call for n, c in decisions.calls.items()}
     order = tuple(s.node for s in base.schedule.steps)
-    macs = _macs(graph)
     total = sum(macs.values()) or 1
     scratch = _region_scratch(graph, decisions)
     candidates = split_candidates(graph, calls, order)
@@ -213,12 +216,13 @@ def plan_memory(graph: Graph, choices: dict[str, Choice], core: Core,
     fits = budget is None or flat.plan.size <= budget
     mode = options.patch
     if mode == "off" or (mode is None and fits):
-        return MemoryPlan(flat, flat, fits, options)
+        return MemoryPlan(flat, flat, options)
     spec = mode if mode not in (None, "auto") else None
-    candidates = [(None, base)] + list(_stages(graph, base, options, spec))
+    macs = _macs(graph)
+    candidates = [(None, base)] + list(_stages(graph, base, options, spec, macs))
     if spec is not None:
         candidates = candidates[1:]
-    total = sum(_macs(graph).values()) or 1
+    total = sum(macs.values()) or 1
     extra = lambda c: c[0].extra_macs if c[0] else 0   # noqa: E731
     within = [c for c in candidates if extra(c) <= options.patch_overhead * total]
     meeting = [c for c in candidates if budget is not None and bound(c[1]) <= budget]
@@ -238,5 +242,4 @@ def plan_memory(graph: Graph, choices: dict[str, Choice], core: Core,
         stage = plan_stage(graph, calls, sg, _region_scratch(graph, layout.decisions),
                            options.alignment)
         layout = improve(graph, _with_stage(layout.decisions, stage), options, core)
-    layout = finish(layout)
-    return MemoryPlan(layout, flat, budget is None or layout.plan.size <= budget, options)
+    return MemoryPlan(finish(layout), flat, options)

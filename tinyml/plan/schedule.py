@@ -186,8 +186,23 @@ def _exact(g: _Orders) -> tuple[int, tuple[str, ...]]:
     return best(frozenset(), g.start)
 
 
+def scratch_names(memory: Memory) -> dict[str, str]:
+    """node -> the name of its scratch buffer: `<node>#scratch`, with more '#' while that is
+    the name of a tensor (names come from the model file: two buffers must never share one)."""
+    taken = set(memory.sizes)
+    names = {}
+    for node in memory.scratch:
+        name = f"{node}#scratch"
+        while name in taken:
+            name += "#"
+        taken.add(name)
+        names[node] = name
+    return names
+
+
 def buffer_requests(schedule: Schedule, graph: Graph, memory: Memory) -> list[BufferRequest]:
-    """Every arena buffer's lifetime in steps of the schedule, and each step's scratch."""
+    """Every arena buffer's lifetime in steps of the schedule, and each step's scratch
+    (named by scratch_names)."""
     nodes = {n.name: n for n in graph.nodes}
     first: dict[str, int] = {b: 0 for b in memory.from_start if b in memory.sizes}
     last: dict[str, int] = dict(first)
@@ -199,6 +214,7 @@ def buffer_requests(schedule: Schedule, graph: Graph, memory: Memory) -> list[Bu
         if buf in first:
             last[buf] = len(schedule.steps) - 1
     requests = [BufferRequest(b, memory.sizes[b], first[b], last[b]) for b in first]
-    requests += [BufferRequest(f"{s.node}#scratch", memory.scratch[s.node], step, step)
+    names = scratch_names(memory)
+    requests += [BufferRequest(names[s.node], memory.scratch[s.node], step, step)
                  for step, s in enumerate(schedule.steps) if memory.scratch.get(s.node)]
     return requests

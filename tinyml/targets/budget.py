@@ -63,6 +63,11 @@ def needs(report: dict) -> tuple[Need, Need]:
     return flash, ram
 
 
+def arena_budget(sram: int, io_outside: int) -> int:
+    """What the arena may take of `sram`: needs()'s RAM total with the arena left out."""
+    return sram - io_outside - STACK_BYTES
+
+
 def _size(n: int) -> str:
     return f"{n // 1024 // 1024} MB" if n % (1024 * 1024) == 0 else (
         f"{n // 1024} KB" if n % 1024 == 0 else f"{n:,} bytes")

@@ -38,16 +38,18 @@ def _parse_shapes(text: str | None) -> dict[str, tuple[int, ...]] | None:
 def _layer_table(report: dict) -> str:
     """The per-layer table: `live` is the arena bytes alive while the layer runs (its peak
     over patches for a patch stage), `runs` how (in place by bands, by patches)."""
-    rows = [("#", "op", "output", "MACs", "kernel", "live B", "runs")]
+    rows = [("#", "op", "output", "MACs", "weights", "kernel", "live B", "runs")]
     for i, layer in enumerate(report["layers"]):
         how = {"whole": "", "view": ""}.get(layer["runs"], layer["runs"])
         if layer.get("in_place"):
             how = ("in place" + (f", {how}" if how else ""))
+        weights = (f"{layer['weights']} {layer['weight_bits']:g}b" if layer.get("weights")
+                   else "")
         rows.append((str(i), layer["op"], "x".join(map(str, layer["output"])), f"{layer['macs']:,}",
-                     layer["kernel"], f"{layer['live_bytes']:,}", how
+                     weights, layer["kernel"], f"{layer['live_bytes']:,}", how
                      + (" <- peak" if i == report["peak_step"] else "")))
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    right = (3, 5)
+    right = (3, 6)
     lines = ["  ".join(cell.rjust(w) if c in right else cell.ljust(w)
                        for c, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
     lines.insert(1, "-" * max(len(line) for line in lines))
@@ -154,7 +156,8 @@ def _compile(args, write: bool) -> int:
                              input_shapes=_parse_shapes(args.input_shape),
                              progress=sys.stderr.isatty(), io=args.io, optimize=args.optimize,
                              patch=args.patch, patch_overhead=args.patch_overhead / 100,
-                             sram=sram)
+                             sram=sram, ternary_layers=args.ternary_layers,
+                             ternary_scale=args.ternary_scale)
     report = build_report(compiled.code, target=target, dtype=compiled.dtype)
     fits = None
     sram_fit = None
@@ -327,9 +330,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where the model's inputs and outputs live: the caller's buffers "
                        "(default) or inside the arena, reused once dead (<name>_invoke_arena)")
         p.add_argument("--name", help="C prefix of the generated library (default: the file name)")
-        p.add_argument("--dtype", choices=("int8", "float32"),
-                       help="compute type (default: the model's own)")
-        p.add_argument("--calib", help="calibration data for --dtype int8: float samples in an "
+        p.add_argument("--dtype", choices=("int8", "float32", "ternary"),
+                       help="compute type (default: the model's own); ternary: int8 with "
+                       "1.58-bit weights {-1, 0, +1} x a scale per output channel in the layers "
+                       "of --ternary-layers. int8 weights already ternary compile as ternary")
+        p.add_argument("--ternary-layers", default="inner", metavar="inner|all|NAME,...",
+                       help="Conv2D, DepthwiseConv2D and FullyConnected layers --dtype ternary "
+                       "makes ternary: inner (default: all but the first and the last), all, or "
+                       "layer names")
+        p.add_argument("--ternary-scale", choices=("absmean", "median"), default="absmean",
+                       help="per-channel scale of --dtype ternary: the mean of |w| (default, "
+                       "BitNet b1.58) or their median")
+        p.add_argument("--calib", help="calibration data for --dtype int8 or ternary: float "
+                       "samples in an "
                        ".npy or as 'x' in an .npz, or 'random' (accuracy unknown)")
         p.add_argument("--calib-method", choices=("minmax", "percentile"), default="minmax",
                        help="activation ranges from the calibration data (default: minmax)")

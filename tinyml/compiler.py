@@ -12,12 +12,13 @@ from .errors import UnsupportedError, UsageError
 from .frontends import load_model
 from .ir import Graph
 from .plan.planner import PlanOptions
+from .quant.ternary import INNER, detect_int8, ternarize_graph
 from .passes import run_pipeline
 from .targets.budget import arena_budget
 from .targets.cores import get_core
 from .validate import validate_graph
 
-DTYPES = ("int8", "float32")
+DTYPES = ("int8", "float32", "ternary")
 RESERVED_PREFIX = "tm_"
 
 
@@ -47,12 +48,16 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
                   calib_percentile: float = 99.99, input_shapes=None,
                   progress: bool = False, io: str = "caller", optimize: str = "balanced",
                   patch: str | None = None, patch_overhead: float = 0.15,
-                  sram: int | None = None) -> Compiled:
+                  sram: int | None = None, ternary_layers: str = INNER,
+                  ternary_scale: str = "absmean") -> Compiled:
     """`io`: "caller" (inputs and outputs in the caller's buffers) or "arena" (planned inside
     the arena, their bytes reused once dead, as TFLite Micro does). `optimize`, `patch` and
     `patch_overhead`: the memory planner's (tinyml/plan/planner.py); `sram`: a RAM budget in
     bytes (arena + inputs and outputs outside it + estimated stack), which the planner tries
-    to meet (with patches when needed); whether it did is for the caller to check."""
+    to meet (with patches when needed); whether it did is for the caller to check.
+    `dtype` "ternary": int8 with the weights of `ternary_layers` ternary (--ternary-layers,
+    tinyml/quant/ternary.py), scaled by `ternary_scale`. Whatever the dtype, int8 weights
+    that already take at most three values per output channel compile as ternary."""
     core = get_core(target)
     name = name or default_name(model_path)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
@@ -67,14 +72,22 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
     graph = run_pipeline(graph)
     validate_graph(graph)
     native = graph_dtype(graph)
-    if dtype == "int8" and native == "float32":
+    if dtype in ("int8", "ternary") and native == "float32":
         from .quant import quantize_graph
+        if dtype == "ternary":
+            graph = ternarize_graph(graph, ternary_layers, ternary_scale)
         graph = quantize_graph(graph, calib, progress=progress, method=calib_method,
                                percentile=calib_percentile)
-        validate_graph(graph)
     elif dtype == "float32" and native == "int8":
         raise UnsupportedError("the model is already quantized to int8; compile it with --dtype int8",
                                model=str(model_path))
+    elif dtype == "ternary":
+        raise UnsupportedError("the model is already quantized to int8: --dtype ternary "
+                               "quantizes a float model (int8 weights that are ternary already "
+                               "compile as such with --dtype int8)", model=str(model_path))
+    if graph_dtype(graph) == "int8":
+        graph = detect_int8(graph)
+        validate_graph(graph)
     if io not in ("caller", "arena"):
         raise UsageError(f"--io must be caller or arena, not {io!r}")
     budget = None
@@ -85,7 +98,7 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
     options = PlanOptions(optimize=optimize, patch=patch, patch_overhead=patch_overhead,
                           arena_budget=budget)
     return Compiled(graph, lower_model(graph, name, core, io_in_arena=io == "arena",
-                                       options=options), dtype or native)
+                                       options=options), graph_dtype(graph))
 
 
 def write(compiled: Compiled, outdir: str | Path, target: str, sram: int | None = None) -> dict:

@@ -14,17 +14,8 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from .dtypes import DTYPES
 from .errors import TinymlError
-
-DTYPES = {
-    "float32": np.float32,
-    "int8": np.int8,
-    "uint8": np.uint8,
-    "int16": np.int16,
-    "int32": np.int32,
-    "int64": np.int64,
-    "bool": np.bool_,
-}
 
 
 @dataclass(frozen=True)
@@ -58,7 +49,7 @@ class Tensor:
         if self.dtype not in DTYPES:
             raise TinymlError(f"unknown dtype {self.dtype!r} for tensor {self.name!r}")
         if self.data is not None:
-            data = np.ascontiguousarray(self.data, dtype=DTYPES[self.dtype])
+            data = np.ascontiguousarray(self.data, dtype=DTYPES[self.dtype].numpy)
             if data.shape != tuple(self.shape):
                 data = data.reshape(self.shape)
             data.flags.writeable = False
@@ -75,7 +66,8 @@ class Tensor:
 
     @property
     def nbytes(self) -> int:
-        return self.size * np.dtype(DTYPES[self.dtype]).itemsize
+        """Bytes as stored: packed for sub-byte dtypes."""
+        return DTYPES[self.dtype].nbytes(self.size)
 
     def with_(self, **changes: Any) -> "Tensor":
         return dataclasses.replace(self, **changes)

@@ -90,6 +90,12 @@ int tm_fully_connected_direct_dsp_s8(const tm_fully_connected_s8_params *p, cons
                                      const int8_t *weights, const int32_t *offset_terms,
                                      const int32_t *multiplier, const int32_t *shift,
                                      int8_t *output);
+/* Ternary weights (tm_ternary.h): packed signs in the int8 kernel's order, gain NULL or q
+ * per output channel. */
+int tm_fully_connected_generic_s8t2(const tm_fully_connected_s8_params *p, const int8_t *input,
+                                    const uint8_t *weights, const int32_t *gain,
+                                    const int32_t *bias, const int32_t *multiplier,
+                                    const int32_t *shift, int8_t *output);
 int tm_fully_connected_generic_f32(const tm_fully_connected_f32_params *p, const float *input,
                                    const float *weights, const float *bias, float *output);
 
@@ -168,6 +174,9 @@ int tm_conv2d_im2col_dsp_s8(const tm_conv2d_s8_params *p, const int8_t *input,
                             const int8_t *weights, const int32_t *offset_terms,
                             const int32_t *multiplier, const int32_t *shift, int8_t *output,
                             void *scratch);
+int tm_conv2d_generic_s8t2(const tm_conv2d_s8_params *p, const int8_t *input,
+                           const uint8_t *weights, const int32_t *gain, const int32_t *bias,
+                           const int32_t *multiplier, const int32_t *shift, int8_t *output);
 int tm_conv2d_generic_f32(const tm_conv2d_f32_params *p, const float *input,
                           const float *weights, const float *bias, float *output);
 int tm_depthwise_conv2d_generic_s8(const tm_depthwise_conv2d_s8_params *p, const int8_t *input,
@@ -182,6 +191,11 @@ int tm_depthwise_conv2d_3x3_sweep_dsp_s8(const tm_depthwise_conv2d_s8_params *p,
                                          const int8_t *input, const int8_t *weights,
                                          const int32_t *bias_terms, const int32_t *multiplier,
                                          const int32_t *shift, int8_t *output, void *scratch);
+int tm_depthwise_conv2d_generic_s8t2(const tm_depthwise_conv2d_s8_params *p,
+                                     const int8_t *input, const uint8_t *weights,
+                                     const int32_t *gain, const int32_t *bias,
+                                     const int32_t *multiplier, const int32_t *shift,
+                                     int8_t *output);
 int tm_depthwise_conv2d_generic_f32(const tm_depthwise_conv2d_f32_params *p, const float *input,
                                     const float *weights, const float *bias, float *output);
 /* DSP depthwise (tm_depthwise_dsp.h): the portable fields and band_rows, the output rows

@@ -22,6 +22,7 @@ from ..kernels import select
 from ..kernels.regions import geometry_of, region_call
 from ..ops import get_op
 from ..ops.base import Arg, KernelCall
+from ..dtypes import DTYPES
 from ..plan.arena import ArenaPlan, BufferRequest
 from ..plan.layout import Layout
 from ..plan.patches import region_params
@@ -30,8 +31,7 @@ from ..plan.schedule import Schedule
 from ..targets.cores import Core, get_core
 from ..validate import MAX_ARENA_BYTES
 
-CTYPES = {"float32": "float", "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t",
-          "int32": "int32_t", "int64": "int64_t", "bool": "uint8_t"}
+CTYPES = {name: d.ctype for name, d in DTYPES.items()}
 DTYPE_MACROS = {"float32": "TM_DTYPE_FLOAT32", "int8": "TM_DTYPE_INT8", "uint8": "TM_DTYPE_UINT8",
                 "int16": "TM_DTYPE_INT16", "int32": "TM_DTYPE_INT32"}
 ALIGNMENT = 16

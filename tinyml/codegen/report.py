@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import __version__
+from ..ops import get_op
 from ..plan.layout import Layout
 from .lower import Layer, ModelCode
 
@@ -69,6 +70,20 @@ def _in_place(layer: Layer, layout: Layout) -> bool:
         t and roots.get(t) == roots.get(out) and at.get(t) == at.get(out) for t in node.inputs)
 
 
+def weight_info(layer: Layer, graph) -> dict:
+    """The layer's weight precision: `weights` (its dtype, None without constant weights) and
+    `weight_bits` (flash bits per weight as the kernel stores them, padding included)."""
+    node = layer.node
+    if not get_op(node, graph).weight_axes or len(node.inputs) < 2 or not node.inputs[1]:
+        return {"weights": None, "weight_bits": None}
+    w = graph.tensor(node.inputs[1])
+    if not w.is_const:
+        return {"weights": None, "weight_bits": None}
+    stored = {c.suffix: c.values for c in layer.call.consts} if layer.call else {}
+    nbytes = stored["weights"].nbytes if "weights" in stored else w.nbytes
+    return {"weights": w.dtype, "weight_bits": round(8 * nbytes / max(w.size, 1), 3)}
+
+
 def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **extra) -> dict:
     graph = code.graph
     layout = code.layout
@@ -91,6 +106,7 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
                        if n and not graph.tensor(n).is_const],
             "output": list(graph.tensor(node.outputs[0]).shape),
             "dtype": graph.tensor(node.outputs[0]).dtype,
+            **weight_info(layer, graph),
             "macs": layer.macs,
             "macs_run": layer.macs_run,
             "kernel": layer.call.kernel if layer.call else "view",

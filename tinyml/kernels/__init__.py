@@ -4,6 +4,7 @@ Adding a variant: one module here, imported below, plus its test (docs/kernels.m
 """
 
 from . import portable  # noqa: F401  (registers the portable variant of every op)
+from . import ternary  # noqa: F401  (the portable variants on ternary weights)
 from . import conv2d_1x1_s8  # noqa: F401
 from . import conv2d_1x1_f32, conv2d_blocked_f32  # noqa: F401  (float32, FPU)
 from . import depthwise_conv2d_blocked_f32, fully_connected_blocked_f32  # noqa: F401

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..dtypes import DTYPES
 from ..errors import UnsupportedError
 from ..ir import Graph, Node, Tensor
 from .checks import NodeCheck
@@ -82,6 +83,8 @@ class Op:
     # How post-training quantization treats the op (tinyml/quant):
     #: input index -> channel axis of a constant weight (quantized per channel, symmetric)
     weight_axes: ClassVar[dict[int, int]] = {}
+    #: its constant weights (input 1, channel axis weight_axes[1]) may be ternary
+    ternary_weights: ClassVar[bool] = False
     #: input index of the bias, quantized to int32 at scale input_scale * weight_scale
     bias_input: ClassVar[int | None] = None
     #: the int8 output's (scale, zero point) is fixed by the op (softmax, logistic, tanh)
@@ -141,7 +144,7 @@ def io_dtype(node: Node, graph: Graph) -> str:
 
 
 def dtype_suffix(dtype: str) -> str:
-    return {"int8": "s8", "float32": "f32", "int16": "s16", "int32": "s32"}[dtype]
+    return DTYPES[dtype].suffix
 
 
 def unsupported_dtype(node: Node, graph: Graph, dtype: str) -> UnsupportedError:

@@ -9,6 +9,7 @@ from typing import Iterable
 
 import numpy as np
 
+from ..dtypes import ternary_magnitudes
 from ..errors import ModelError
 from ..ir import Graph, Node, Tensor
 
@@ -94,10 +95,10 @@ class NodeCheck:
         return dtype
 
     def weights(self, w: Tensor, activations: str, channel_axis: int) -> None:
-        """Weights of the activations' dtype; int8 weights symmetric, one scale or one per
-        output channel along `channel_axis`."""
-        self.require(w.dtype == activations, f"the weights are {w.dtype} but the activations "
-                     f"{activations}")
+        """Weights of the activations' dtype (or ternary under int8 activations); int8 and
+        ternary weights symmetric, one scale or one per output channel along `channel_axis`."""
+        self.require(w.dtype == activations or (activations, w.dtype) == ("int8", "ternary"),
+                     f"the weights are {w.dtype} but the activations {activations}")
         if activations != "int8":
             return
         q = w.quant
@@ -105,6 +106,9 @@ class NodeCheck:
         self.require(not any(q.zero_point), "int8 weights must be quantized symmetrically "
                      "(zero point 0)")
         channels = w.shape[channel_axis]
+        if w.dtype == "ternary" and w.data is not None:
+            self.require(ternary_magnitudes(w.data, channel_axis) is not None,
+                         "ternary weights take more than one magnitude in an output channel")
         self.require(len(q.scale) == 1 or (q.axis == channel_axis and len(q.scale) == channels),
                      f"the weights have {len(q.scale)} scales along axis {q.axis}, expected 1 or "
                      f"{channels} along axis {channel_axis}")
@@ -119,7 +123,7 @@ def accumulators_fit(c: NodeCheck, w: Tensor, bias_index: int, channel_axis: int
     """The int32 accumulator of an int8 dot product cannot overflow: for every output channel,
     |bias| + 255 * sum |w| stays inside int32, whatever the input (C's signed overflow is
     undefined, so no input may reach it)."""
-    if w.data is None or w.dtype != "int8":
+    if w.data is None or w.dtype not in ("int8", "ternary"):
         return
     magnitude = np.abs(w.data.astype(np.int64))
     per_channel = np.moveaxis(magnitude, channel_axis, 0).reshape(w.shape[channel_axis], -1)

@@ -243,6 +243,7 @@ class WindowedConv(Op):
 class Conv2D(WindowedConv):
     name = "Conv2D"
     weight_axes = {1: 0}
+    ternary_weights = True
     channel_axis = 0
 
     @staticmethod

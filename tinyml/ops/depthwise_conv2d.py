@@ -30,6 +30,7 @@ class DepthwiseConv2DAttrs:
 class DepthwiseConv2D(WindowedConv):
     name = "DepthwiseConv2D"
     weight_axes = {1: 3}
+    ternary_weights = True
     channel_axis = 3
 
     @staticmethod

@@ -54,6 +54,7 @@ def _bias(node: Node, graph: Graph, n_out: int, dtype) -> np.ndarray:
 class FullyConnected(Op):
     name = "FullyConnected"
     weight_axes = {1: 0}
+    ternary_weights = True
     bias_input = 2
     num_inputs = (2, 3)
 

@@ -3,7 +3,9 @@
 The nodes stay as they are; only tensors change (dtype, quantization, data), and each op's
 int8 `prepare` derives its multipliers from them. What an op needs comes from its traits
 (tinyml/ops/base.py):
-- `weight_axes`: constant float weights become per-channel symmetric int8 along that axis;
+- `weight_axes`: constant float weights become per-channel symmetric int8 along that axis,
+  or ternary where `ternary_weights` and they take at most {-s, 0, +s} per channel
+  (tinyml/quant/ternary.py);
 - `bias_input`: the bias becomes int32 at input_scale * weight_scale per channel (weight
   scales are raised where needed so the int32 bias cannot saturate);
 - `fixed_output_quant`: the output takes the op's fixed parameters (softmax, logistic, tanh);
@@ -24,6 +26,7 @@ from ..ir import Graph, Node, Quant, Tensor
 from ..numerics import quantize
 from ..ops import get_op
 from . import params
+from .ternary import float_ternary
 
 
 class _Groups:
@@ -128,9 +131,14 @@ def _quantize_weighted(node: Node, graph: Graph, done: dict[str, Tensor]) -> Non
             floor = None
             if bias is not None and bias.size == w.shape[axis]:
                 floor = params.bias_min_weight_scales(bias.data, in_scale)
-            scales = params.weight_scales(w.data, axis, floor)
-            done[name] = w.with_(dtype="int8", quant=Quant.of(scales, 0, axis),
-                                 data=params.quantize_weights(w.data, scales, axis))
+            ternary = float_ternary(w.data, axis) if op.ternary_weights and index == 1 else None
+            if ternary is not None and (floor is None or np.all(ternary[1] >= floor)):
+                done[name] = w.with_(dtype="ternary", quant=Quant.of(ternary[1], 0, axis),
+                                     data=ternary[0])
+            else:
+                scales = params.weight_scales(w.data, axis, floor)
+                done[name] = w.with_(dtype="int8", quant=Quant.of(scales, 0, axis),
+                                     data=params.quantize_weights(w.data, scales, axis))
         w_quant = w_quant or done[name].quant
     if bias is None or w_quant is None or bias_name in done:
         return

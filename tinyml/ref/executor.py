@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError, about
-from ..ir import DTYPES, Graph
+from ..dtypes import DTYPES
+from ..ir import Graph
 from ..ops import get_op
 
 
@@ -24,7 +25,7 @@ def _bind_inputs(graph: Graph, inputs) -> dict[str, np.ndarray]:
         if value.shape != t.shape:
             raise ShapeError(f"input {name!r} has shape {value.shape}, the model expects {t.shape}",
                              model=graph.source)
-        values[name] = value.astype(DTYPES[t.dtype], copy=False)
+        values[name] = value.astype(DTYPES[t.dtype].numpy, copy=False)
     return values
 
 
@@ -39,7 +40,7 @@ def run_trace(graph: Graph, inputs) -> dict[str, np.ndarray]:
         for name, value in zip(node.outputs, outputs):
             t = graph.tensor(name)
             assert value.shape == t.shape, (node.name, value.shape, t.shape)
-            values[name] = value.astype(DTYPES[t.dtype], copy=False)
+            values[name] = value.astype(DTYPES[t.dtype].numpy, copy=False)
     return values
 
 

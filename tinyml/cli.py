@@ -54,9 +54,11 @@ def _layer_table(report: dict) -> str:
                        for c, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
     lines.insert(1, "-" * max(len(line) for line in lines))
     lines.append("")
+    ternary = sum(layer.get("weights") == "ternary" for layer in report["layers"])
     lines.append(f"MACs {report['macs']:,}   params {report['params']:,}   "
                  f"weights {report['flash_bytes']:,} B   arena {report['arena_bytes']:,} B "
-                 f"(lower bound {report['arena_lower_bound_bytes']:,} B)   dtype {report['dtype']}")
+                 f"(lower bound {report['arena_lower_bound_bytes']:,} B)   dtype {report['dtype']}"
+                 + (f" (ternary weights in {ternary} layers)" if ternary else ""))
     patch = report.get("patch_plan")
     if patch:
         lines.append(f"patches: {patch['grid'][0]}x{patch['grid'][1]} up to layer "

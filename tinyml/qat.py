@@ -55,7 +55,8 @@ def _channel_shape(shape: tuple[int, ...], kind: str) -> tuple[int, ...]:
     return tuple(shape[len(shape) - _CHANNEL_AXES[kind]:])
 
 
-def ternarize(kernel: np.ndarray, kind: str, scale: str = "absmean") -> tuple[np.ndarray, np.ndarray]:
+def ternarize(kernel: np.ndarray, kind: str,
+              scale: str = "absmean") -> tuple[np.ndarray, np.ndarray]:
     """Ternary codes t (int8, kernel's shape, values in {-1, 0, 1}) and float32 scales s.
 
     kind: "conv2d" (kh, kw, in, out), "depthwise_conv2d" (kh, kw, in, multiplier) or "dense"
@@ -85,7 +86,8 @@ def _import_keras():
     try:
         import keras
     except ImportError:
-        raise UnsupportedError("ternary training needs the [tf] extra: pip install tinyml[tf]") from None
+        message = "ternary training needs the [tf] extra: pip install tinyml[tf]"
+        raise UnsupportedError(message) from None
     return keras
 
 
@@ -159,7 +161,7 @@ def _keras_layers() -> dict[str, type]:
 
         kind = "dense"
 
-        def call(self, inputs, training=None):
+        def call(self, inputs):
             outputs = ops.matmul(inputs, self.ternary_kernel())
             if self.use_bias:
                 outputs = ops.add(outputs, self.bias)
@@ -204,9 +206,10 @@ def _copy_weights(source, target, kernels: dict[str, np.ndarray] | None = None) 
 def ternary_model(model, layers: list[str] | None = None, scale: str = "absmean"):
     """A clone of a functional or Sequential float model with ternary twins, for fine-tuning.
 
-    layers: names of the Conv2D / DepthwiseConv2D / Dense layers to make ternary; by default
-    all of them but the first and the last, which stay float. The clone starts from the model's
-    weights (the ternary layers' float shadow weights). scale: "absmean" or "median".
+    layers: names of the model's (top-level) Conv2D / DepthwiseConv2D / Dense layers to make
+    ternary; by default all of them but the first and the last, which stay float. The clone
+    starts from the model's weights (as the ternary layers' float shadow weights).
+    scale: "absmean" or "median".
     """
     keras = _import_keras()
     _check_scale(scale)
@@ -233,7 +236,8 @@ def ternary_model(model, layers: list[str] | None = None, scale: str = "absmean"
 
 
 def export(model):
-    """The model with plain Keras layers: each ternary layer's kernel becomes s * t in float32.
+    """The model with plain Keras layers: each (top-level) ternary layer becomes its float base
+    layer with the kernel s * t in float32.
 
     The result has the same architecture and layer names, needs no custom objects, and loads
     with keras.models.load_model(path, safe_mode=True).

@@ -72,16 +72,19 @@ def _in_place(layer: Layer, layout: Layout) -> bool:
 
 def weight_info(layer: Layer, graph) -> dict:
     """The layer's weight precision: `weights` (its dtype, None without constant weights) and
-    `weight_bits` (flash bits per weight as the kernel stores them, padding included)."""
+    `weight_bytes` and `weight_bits` (flash bytes, and bits per weight, of the weights as the
+    kernel stores them, padding included; biases and requantization constants apart)."""
     node = layer.node
+    none = {"weights": None, "weight_bytes": 0, "weight_bits": None}
     if not get_op(node, graph).weight_axes or len(node.inputs) < 2 or not node.inputs[1]:
-        return {"weights": None, "weight_bits": None}
+        return none
     w = graph.tensor(node.inputs[1])
     if not w.is_const:
-        return {"weights": None, "weight_bits": None}
+        return none
     stored = {c.suffix: c.values for c in layer.call.consts} if layer.call else {}
     nbytes = stored["weights"].nbytes if "weights" in stored else w.nbytes
-    return {"weights": w.dtype, "weight_bits": round(8 * nbytes / max(w.size, 1), 3)}
+    return {"weights": w.dtype, "weight_bytes": int(nbytes),
+            "weight_bits": round(8 * nbytes / max(w.size, 1), 3)}
 
 
 def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **extra) -> dict:
@@ -135,6 +138,7 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
         "macs_run": sum(l.macs_run for l in code.layers),
         "params": params,
         "flash_bytes": code.weight_bytes,
+        "weight_bytes": sum(layer["weight_bytes"] for layer in layers),
         "arena_bytes": code.plan.size,
         "arena_lower_bound_bytes": code.plan.lower_bound,
         "arena_optimal": code.plan.optimal,

@@ -24,6 +24,9 @@ from ..ir import Graph, Node
 from ..ops import get_op
 
 SCALES = ("absmean", "median")
+#: fewest weights per output channel for weights found ternary: fewer prove nothing (a
+#: fully connected layer of one input has one weight per channel)
+MIN_CHANNEL_WEIGHTS = 8
 #: layers --ternary-layers picks by default: all but the first and the last weighted layer
 INNER, ALL = "inner", "all"
 
@@ -83,7 +86,7 @@ def ternarize_graph(graph: Graph, spec: str = INNER, scale: str = "absmean") -> 
 def float_ternary(w: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray] | None:
     """(t, float32 scale per channel) of float weights that take at most {-s, 0, +s} per
     output channel and whose s is a float32 value, else None."""
-    top = magnitudes(w, axis)
+    top = magnitudes(w, axis) if w.size >= MIN_CHANNEL_WEIGHTS * w.shape[axis] else None
     if top is None:
         return None
     s = top.astype(np.float32)
@@ -102,7 +105,7 @@ def detect_int8(graph: Graph) -> Graph:
         axis = get_op(node, graph).weight_axes[1] % len(w.shape)
         if len(w.quant.scale) > 1 and w.quant.axis != axis:
             continue
-        if magnitudes(w.data, axis) is not None:
+        if w.size >= MIN_CHANNEL_WEIGHTS * w.shape[axis] and magnitudes(w.data, axis) is not None:
             changed.append(w.with_(dtype="ternary"))
     return graph.replace(tensors=changed)
 

@@ -49,7 +49,7 @@ def test_ternarize_dense_values(scale):
     expected = {"absmean": ([1, 0, 0, 0], 1.0), "median": ([1, -1, 1, 1], 0.375)}[scale]
     np.testing.assert_array_equal(codes[:, 0], expected[0])
     np.testing.assert_array_equal(codes[:, 1], 0)
-    np.testing.assert_array_equal(scales, np.array([expected[1], 1e-8], np.float32))
+    np.testing.assert_array_equal(scales, np.array([expected[1], 1.0], np.float32))
     assert codes.dtype == np.int8 and scales.dtype == np.float32
 
 

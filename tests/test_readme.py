@@ -85,6 +85,7 @@ def _scratch(root: Path) -> dict:
     # The benchmarks are run as written, `.venv/bin/python benchmarks/...`: the venv and the
     # scripts are linked in, so their results land here, not in the repository.
     (root / ".venv").symlink_to(REPO / ".venv")
+    (root / "examples").symlink_to(REPO / "examples")   # `.venv/bin/python examples/...`
     (root / "benchmarks").mkdir()
     for script in (REPO / "benchmarks").glob("*.py"):
         (root / "benchmarks" / script.name).symlink_to(script)
@@ -142,6 +143,7 @@ def test_every_readme_command_runs_as_written(tmp_path):
     # What the commands said they would write is there.
     assert (tmp_path / "model_tinyml" / "report.json").is_file()
     assert (tmp_path / "kws_tinyml" / "report.json").is_file()
+    assert (tmp_path / "qat_tinyml" / "report.json").is_file()
     assert np.load(tmp_path / "y.npy").shape == (1, 12)
     assert (tmp_path / "s.json").is_file()
     assert (tmp_path / "mem.png").read_bytes()[:4] == b"\x89PNG"   # inspect --plot

@@ -340,9 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Conv2D, DepthwiseConv2D and FullyConnected layers --dtype ternary "
                        "makes ternary: inner (default: all but the first and the last), all, or "
                        "layer names")
-        p.add_argument("--ternary-scale", choices=("absmean", "median"), default="absmean",
-                       help="per-channel scale of --dtype ternary: the mean of |w| (default, "
-                       "BitNet b1.58) or their median")
+        p.add_argument("--ternary-scale", choices=("absmean", "median"), default="median",
+                       help="per-channel scale of --dtype ternary: the median of |w| (default: "
+                       "closer to float on the MLPerf Tiny models, benchmarks/ternary_report.py) "
+                       "or their mean (BitNet b1.58's absmean)")
         p.add_argument("--calib", help="calibration data for --dtype int8 or ternary: float "
                        "samples in an "
                        ".npy or as 'x' in an .npz, or 'random' (accuracy unknown)")

@@ -49,7 +49,7 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
                   progress: bool = False, io: str = "caller", optimize: str = "balanced",
                   patch: str | None = None, patch_overhead: float = 0.15,
                   sram: int | None = None, ternary_layers: str = INNER,
-                  ternary_scale: str = "absmean") -> Compiled:
+                  ternary_scale: str = "median") -> Compiled:
     """`io`: "caller" (inputs and outputs in the caller's buffers) or "arena" (planned inside
     the arena, their bytes reused once dead, as TFLite Micro does). `optimize`, `patch` and
     `patch_overhead`: the memory planner's (tinyml/plan/planner.py); `sram`: a RAM budget in

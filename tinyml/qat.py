@@ -28,6 +28,8 @@ import os
 
 import numpy as np
 
+from .quant.ternary import ternarize as quant_ternarize
+
 from .errors import UnsupportedError
 
 KINDS = ("conv2d", "depthwise_conv2d", "dense")
@@ -65,12 +67,10 @@ def ternarize(kernel: np.ndarray, kind: str,
     """
     weights = np.asarray(kernel, dtype=np.float32)
     channels = _channel_shape(weights.shape, kind)
-    # Every output channel's weights as one column, so both statistics reduce along axis 0.
-    magnitudes = np.abs(weights.reshape(-1, *channels)).astype(np.float64)
-    statistic = np.mean if _check_scale(scale) == "absmean" else np.median
-    scales = np.maximum(statistic(magnitudes, axis=0).astype(np.float32), np.float32(MIN_SCALE))
-    codes = np.clip(np.rint(weights / scales), -1, 1).astype(np.int8)
-    return codes, scales.reshape(-1)
+    # every output channel's weights as one column: the compiler's ternarization along axis 1
+    codes, scales = quant_ternarize(weights.reshape(-1, int(np.prod(channels))), 1,
+                                    _check_scale(scale))
+    return codes.reshape(weights.shape), scales
 
 
 def _ternary_kernel(kernel: np.ndarray, kind: str, scale: str) -> np.ndarray:

@@ -68,7 +68,7 @@ def chosen_nodes(graph: Graph, spec: str = INNER) -> list[Node]:
     return [known[s] for s in wanted]
 
 
-def ternarize_graph(graph: Graph, spec: str = INNER, scale: str = "absmean") -> Graph:
+def ternarize_graph(graph: Graph, spec: str = INNER, scale: str = "median") -> Graph:
     """The float graph with the chosen layers' weights replaced by s * t."""
     changed = []
     for node in chosen_nodes(graph, spec):

@@ -19,6 +19,7 @@ from test_op_concatenation import CASES as CONCAT_CASES, concat_graph
 from test_op_conv2d import CASES as CONV_CASES, conv_graph
 from test_op_depthwise_conv2d import CASES as DEPTHWISE_CASES, depthwise_graph
 from test_op_fully_connected import fc_graph
+from ternary_nets import ternary_graph
 from test_op_quantize import CASES as QUANTIZE_CASES, quantize_graph
 from tinyml.ir import Graph, Node, Quant, Tensor
 from tinyml.kernels import VARIANTS, select
@@ -123,6 +124,12 @@ def _graphs() -> list[Graph]:
                         (fc_graph(rng, 2, 9, 5, "int8", NO_ACT), 5)):
         b = Tensor("b", (channels,), "int32", None, np.full(channels, 2**31 - 2**20, np.int32))
         graphs.append(g.replace(tensors=[b]))
+    # ternary weights (tinyml/kernels/ternary.py, *_s8t2.py): every conv case, depthwise case
+    # and a fully connected layer with outputs enough for the table kernel
+    int8 = [conv_graph(rng, case, "int8") for case in CONV_CASES]
+    int8 += [depthwise_graph(rng, case, "int8") for case in DEPTHWISE_CASES]
+    int8 += [fc_graph(rng, 2, 9, 5, "int8", NO_ACT), fc_graph(rng, 1, 40, 24, "int8", NO_ACT)]
+    graphs += [ternary_graph(g, rng) for g in int8]
     return graphs
 
 

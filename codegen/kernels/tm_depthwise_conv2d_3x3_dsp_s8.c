@@ -96,8 +96,8 @@ static void tm_dw3x3_band(const tm_dw_band *b, const uint32_t *plane, int32_t *a
     tm_dw3x3_weights w;
     for (int32_t fy = 0; fy < 3; ++fy) {
         const int32_t w0 = tm_dw_weight(b, 3 * fy), w1 = tm_dw_weight(b, 3 * fy + 1);
-        w.w01[fy] = tm_dw_pair(w0, w1);
-        w.w12[fy] = tm_dw_pair(w1, tm_dw_weight(b, 3 * fy + 2));
+        w.w01[fy] = tm_lanes16(w0, w1);
+        w.w12[fy] = tm_lanes16(w1, tm_dw_weight(b, 3 * fy + 2));
     }
     const int32_t pairs = g->out_w / 2;
     const int32_t tail = pairs * g->stride_w;   /* the plane word of an odd last output */

@@ -27,7 +27,7 @@ static void tm_dw_band_pairs(const tm_dw_band *b, const uint32_t *plane, int32_t
         for (int32_t i = 0; i < pairs; ++i) {
             const int32_t tap = fy * g->kernel_w + 2 * i;
             const int32_t hi = 2 * i + 1 < g->kernel_w ? tm_dw_weight(b, tap + 1) : 0;
-            w[fy * pairs + i] = tm_dw_pair(tm_dw_weight(b, tap), hi);
+            w[fy * pairs + i] = tm_lanes16(tm_dw_weight(b, tap), hi);
         }
     }
     const unsigned char *bytes = (const unsigned char *)plane;

@@ -69,12 +69,6 @@ static inline uint32_t tm_dw_load32(const void *p)
     return v;
 }
 
-/* Two int16 lanes: lo in bits 15:0, hi in 31:16. */
-static inline uint32_t tm_dw_pair(int32_t lo, int32_t hi)
-{
-    return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
-}
-
 /* One input row (NULL: a row of padding) of channels c0 .. c0 + n - 1 into plane row `dst`
  * (channel k's at dst + k * plane_stride), `words` words each. */
 TM_DW_NOINLINE static void tm_dw_convert_row(const int8_t *row, const tm_conv_geometry *g,
@@ -96,13 +90,13 @@ TM_DW_NOINLINE static void tm_dw_convert_row(const int8_t *row, const tm_conv_ge
         }
         if (col < end && (col & 1)) {   /* the first image column is a word's top half */
             for (int32_t k = 0; k < n; ++k) {
-                dst[k * plane_stride + j] = tm_dw_pair(0, x[(col - pl) * c + k] + offset);
+                dst[k * plane_stride + j] = tm_lanes16(0, x[(col - pl) * c + k] + offset);
             }
             ++col;
             ++j;
         }
         if (n == TM_DW_GROUP) {
-            const uint32_t offsets = tm_dw_pair(offset, offset);
+            const uint32_t offsets = tm_lanes16(offset, offset);
             uint32_t *d0 = dst, *d1 = dst + plane_stride, *d2 = d1 + plane_stride,
                      *d3 = d2 + plane_stride;
             for (; col + 1 < end; col += 2, ++j) {
@@ -118,14 +112,14 @@ TM_DW_NOINLINE static void tm_dw_convert_row(const int8_t *row, const tm_conv_ge
         } else {
             for (; col + 1 < end; col += 2, ++j) {
                 for (int32_t k = 0; k < n; ++k) {
-                    dst[k * plane_stride + j] = tm_dw_pair(x[(col - pl) * c + k] + offset,
+                    dst[k * plane_stride + j] = tm_lanes16(x[(col - pl) * c + k] + offset,
                                                            x[(col + 1 - pl) * c + k] + offset);
                 }
             }
         }
         if (col < end) {   /* the last image column is a word's bottom half */
             for (int32_t k = 0; k < n; ++k) {
-                dst[k * plane_stride + j] = tm_dw_pair(x[(col - pl) * c + k] + offset, 0);
+                dst[k * plane_stride + j] = tm_lanes16(x[(col - pl) * c + k] + offset, 0);
             }
             ++j;
         }

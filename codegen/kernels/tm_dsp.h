@@ -150,6 +150,50 @@ static inline int32_t tm_smmulr(int32_t a, int32_t b)
 #endif
 }
 
+/* ---- 16-bit lanes ---- */
+
+/* Two int16 lanes: lo in bits 15:0, hi in 31:16. */
+static inline uint32_t tm_lanes16(int32_t lo, int32_t hi)
+{
+    return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
+}
+
+/* SADD16: the lane-wise sums of a and b, each wrapping to 16 bits. */
+static inline uint32_t tm_sadd16(uint32_t a, uint32_t b)
+{
+#if TM_DSP_ACLE
+    return (uint32_t)__sadd16((int16x2_t)a, (int16x2_t)b);
+#else
+    return ((a + b) & 0xFFFFu) | (((a >> 16) + (b >> 16)) << 16);
+#endif
+}
+
+/* SSUB16: the lane-wise differences a - b, each wrapping to 16 bits. */
+static inline uint32_t tm_ssub16(uint32_t a, uint32_t b)
+{
+#if TM_DSP_ACLE
+    return (uint32_t)__ssub16((int16x2_t)a, (int16x2_t)b);
+#else
+    return ((a - b) & 0xFFFFu) | (((a >> 16) - (b >> 16)) << 16);
+#endif
+}
+
+/* ---- sums of bytes ---- */
+
+/* USADA8: acc plus the sum of |a_i - b_i| over the four unsigned bytes. */
+static inline uint32_t tm_usada8(uint32_t a, uint32_t b, uint32_t acc)
+{
+#if TM_DSP_ACLE
+    return __usada8(a, b, acc);
+#else
+    for (int i = 0; i < 32; i += 8) {
+        const int32_t d = (int32_t)((a >> i) & 0xFFu) - (int32_t)((b >> i) & 0xFFu);
+        acc += (uint32_t)(d < 0 ? -d : d);
+    }
+    return acc;
+#endif
+}
+
 /* ---- byte unpacking ---- */
 
 /* SXTB16: bytes 0 and 2 of x, sign-extended into the two 16-bit lanes. */

@@ -311,6 +311,36 @@ static inline int32_t tm_gemm_left(int32_t acc, int32_t multiplier, int32_t left
     return tm_smmulr((int32_t)((uint32_t)acc << left), multiplier);
 }
 
+/* Four outputs of one channel, `stride` bytes apart. The channel's scale is read once and
+ * the four cases (rounding shift or not, full int8 range or not) are apart, so each output
+ * is a few instructions. */
+static inline void tm_store4(const tm_gemm_output *o, int32_t oc, int32_t a0, int32_t a1, int32_t a2,
+                      int32_t a3, int8_t *y, int32_t stride)
+{
+    const int32_t m = o->multiplier[oc], shift = o->shift[oc];
+    const int32_t off = o->output_offset, lo = o->lo, hi = o->hi;
+    if (shift < 0) {
+        const int32_t right = -shift, half = 1 << (right - 1);
+        if (lo == -128 && hi == 127) {
+            y[0] = tm_gemm_clamp(tm_gemm_right(a0, m, half, right), off, lo, hi, 1);
+            y[stride] = tm_gemm_clamp(tm_gemm_right(a1, m, half, right), off, lo, hi, 1);
+            y[2 * stride] = tm_gemm_clamp(tm_gemm_right(a2, m, half, right), off, lo, hi, 1);
+            y[3 * stride] = tm_gemm_clamp(tm_gemm_right(a3, m, half, right), off, lo, hi, 1);
+        } else {
+            y[0] = tm_gemm_clamp(tm_gemm_right(a0, m, half, right), off, lo, hi, 0);
+            y[stride] = tm_gemm_clamp(tm_gemm_right(a1, m, half, right), off, lo, hi, 0);
+            y[2 * stride] = tm_gemm_clamp(tm_gemm_right(a2, m, half, right), off, lo, hi, 0);
+            y[3 * stride] = tm_gemm_clamp(tm_gemm_right(a3, m, half, right), off, lo, hi, 0);
+        }
+    } else {
+        const int32_t left = shift + 1;
+        y[0] = tm_gemm_clamp(tm_gemm_left(a0, m, left), off, lo, hi, 0);
+        y[stride] = tm_gemm_clamp(tm_gemm_left(a1, m, left), off, lo, hi, 0);
+        y[2 * stride] = tm_gemm_clamp(tm_gemm_left(a2, m, left), off, lo, hi, 0);
+        y[3 * stride] = tm_gemm_clamp(tm_gemm_left(a3, m, left), off, lo, hi, 0);
+    }
+}
+
 /* One output of channel oc, as tm_store4 for a single accumulator. */
 static inline int8_t tm_store1(const tm_gemm_output *o, int32_t oc, int32_t acc)
 {

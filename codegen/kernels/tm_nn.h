@@ -96,6 +96,23 @@ int tm_fully_connected_generic_s8t2(const tm_fully_connected_s8_params *p, const
                                     const uint8_t *weights, const int32_t *gain,
                                     const int32_t *bias, const int32_t *multiplier,
                                     const int32_t *shift, int8_t *output);
+/* DSP on ternary weights (tm_gemm_s8t2.h): codes and offset_terms by
+ * tinyml/kernels/gemm_s8t2.py; gain and bias NULL unless some channel's weights are +-q,
+ * q != 1. */
+int32_t tm_fully_connected_dsp_s8t2_get_buffer_size(const tm_fully_connected_s8_params *p);
+int tm_fully_connected_dsp_s8t2(const tm_fully_connected_s8_params *p, const int8_t *input,
+                                const uint8_t *codes, const int32_t *offset_terms,
+                                const int32_t *gain, const int32_t *bias,
+                                const int32_t *multiplier, const int32_t *shift, int8_t *output,
+                                void *scratch);
+/* By table lookup (T-MAC): codes are table indexes, tinyml/kernels/
+ * fully_connected_lut_dsp_s8t2.py; offset_terms the bias (or 0 with a gain). */
+int32_t tm_fully_connected_lut_dsp_s8t2_get_buffer_size(const tm_fully_connected_s8_params *p);
+int tm_fully_connected_lut_dsp_s8t2(const tm_fully_connected_s8_params *p, const int8_t *input,
+                                    const uint8_t *codes, const int32_t *offset_terms,
+                                    const int32_t *gain, const int32_t *bias,
+                                    const int32_t *multiplier, const int32_t *shift,
+                                    int8_t *output, void *scratch);
 int tm_fully_connected_generic_f32(const tm_fully_connected_f32_params *p, const float *input,
                                    const float *weights, const float *bias, float *output);
 
@@ -177,6 +194,17 @@ int tm_conv2d_im2col_dsp_s8(const tm_conv2d_s8_params *p, const int8_t *input,
 int tm_conv2d_generic_s8t2(const tm_conv2d_s8_params *p, const int8_t *input,
                            const uint8_t *weights, const int32_t *gain, const int32_t *bias,
                            const int32_t *multiplier, const int32_t *shift, int8_t *output);
+int32_t tm_conv2d_1x1_dsp_s8t2_get_buffer_size(const tm_conv2d_s8_params *p);
+int tm_conv2d_1x1_dsp_s8t2(const tm_conv2d_s8_params *p, const int8_t *input,
+                           const uint8_t *codes, const int32_t *offset_terms, const int32_t *gain,
+                           const int32_t *bias, const int32_t *multiplier, const int32_t *shift,
+                           int8_t *output, void *scratch);
+int32_t tm_conv2d_im2col_dsp_s8t2_get_buffer_size(const tm_conv2d_s8_params *p);
+int tm_conv2d_im2col_dsp_s8t2(const tm_conv2d_s8_params *p, const int8_t *input,
+                              const uint8_t *codes, const int32_t *offset_terms,
+                              const int32_t *gain, const int32_t *bias,
+                              const int32_t *multiplier, const int32_t *shift, int8_t *output,
+                              void *scratch);
 int tm_conv2d_generic_f32(const tm_conv2d_f32_params *p, const float *input,
                           const float *weights, const float *bias, float *output);
 int tm_depthwise_conv2d_generic_s8(const tm_depthwise_conv2d_s8_params *p, const int8_t *input,

@@ -1,0 +1,85 @@
+/* The GEMM core of the DSP kernels on ternary weights: no weight multiply, one USADA8 per
+ * four products and sign plane.
+ *
+ * A ternary weight t is (s1 + s2) / 2 with s1, s2 in {-1, +1} (t = +1: both +1; t = -1: both
+ * -1; t = 0: s1 = +1, s2 = -1). Columns hold inputs as offset-binary bytes u = x + 128, four
+ * per word; a sign plane is a byte mask B (0x00 for +1, 0xFF for -1), so USADA8(u, B) sums u
+ * where the sign is +1 and 255 - u where it is -1. Over both planes, per input:
+ *   t = +1: 2u      t = -1: 510 - 2u      t = 0: 255
+ * so the sum A of both USADA8s over a row is 2 sum(t u) + K, K = 510 n(-1) + 255 n(0) (the
+ * padding of the row to a multiple of 4 counts as zeros), and with u = x + 128,
+ *   sum(t (x + input_offset)) = (A >> 1) + (input_offset - 128) sum(t) - (K >> 1)
+ * exactly (A and K have one parity). The constant is folded per channel with the bias
+ * (tinyml/kernels/gemm_s8t2.py): terms = bias + (input_offset - 128) sum(t) - (K >> 1), or
+ * without the bias where the channel's weights are +-q, q != 1 (then acc = q * sum + bias).
+ * The accumulator then meets the int8 GEMM's output stage (tm_gemm_s8.h).
+ *
+ * The sign planes of a group of four weights come from its byte of 2-bit codes
+ * (tinyml/dtypes.py) through one 256-entry table of mask pairs. Codes are laid out as the
+ * int8 GEMM's weights, one byte per group instead of four: output channels in blocks of 4
+ * whose group bytes alternate (4 bytes per group), the last out_c % 4 channels as plain rows. */
+#ifndef TM_GEMM_S8T2_H
+#define TM_GEMM_S8T2_H
+
+#include "tm_gemm_s8.h"
+
+/* (s1 mask, s2 mask) of every byte of four 2-bit codes. */
+extern const uint32_t tm_t2_masks[256][2];
+
+/* count int8 values (a multiple of 4) to offset-binary words, `step` words from one group to
+ * the next (1: one column; 4: four interleaved). */
+static inline void tm_column_u8(uint32_t *column, const int8_t *x, int32_t count, int32_t step)
+{
+    for (int32_t i = 0; i < count; i += 4) {
+        *column = tm_load_u32(x + i) ^ 0x80808080u;
+        column += step;
+    }
+}
+
+/* count int8 values to a column of whole groups: the last group's missing bytes meet zero
+ * weights, so any value does; 0x80 (x = 0) keeps them defined. */
+static inline void tm_column_padded_u8(uint32_t *column, const int8_t *x, int32_t count,
+                                       int32_t step)
+{
+    const int32_t whole = count / 4 * 4;
+    tm_column_u8(column, x, whole, step);
+    if (whole < count) {
+        int8_t group[4] = {0, 0, 0, 0};
+        for (int32_t i = whole; i < count; ++i) {
+            group[i - whole] = x[i];
+        }
+        tm_column_u8(column + whole / 4 * step, group, 4, step);
+    }
+}
+
+/* The bias and gain of one output channel: acc = sum * gain + bias where the weights are
+ * +-q with some q != 1 (gain != NULL), else acc = sum (the bias is in the terms). */
+typedef struct {
+    const int32_t *gain, *bias;
+} tm_t2_weights;
+
+static inline int32_t tm_t2_finish(const tm_t2_weights *w, int32_t oc, int32_t sum)
+{
+    return w->gain ? sum * w->gain[oc] + w->bias[oc] : sum;
+}
+
+/* Where channel oc's first group byte is: blocks of 4 channels (bytes 4 apart) below
+ * `blocked`, then plain rows. */
+static inline const uint8_t *tm_t2_row(const uint8_t *codes, int32_t groups, int32_t blocked,
+                                       int32_t oc)
+{
+    if (oc >= blocked) {
+        return codes + oc * groups;
+    }
+    const int32_t block = oc / TM_GEMM_BLOCK * TM_GEMM_BLOCK;
+    return codes + block * groups + (oc - block);
+}
+
+void tm_gemm_t2_4_columns(const uint32_t *x, const uint8_t *codes, int32_t groups,
+                          int32_t channels, const tm_gemm_output *o, const tm_t2_weights *w,
+                          int8_t *y, int32_t stride);
+void tm_gemm_t2_1_column(const uint32_t *x, const uint8_t *codes, int32_t groups,
+                         int32_t channels, const tm_gemm_output *o, const tm_t2_weights *w,
+                         int8_t *y);
+
+#endif

@@ -15,7 +15,9 @@ INT8_MEAN_ABS = 64
 
 
 def ternary_graph(graph: Graph, rng: np.random.Generator, random_gain: bool = False,
-                  zeros: float = 0.35) -> Graph:
+                  zeros: float = 0.35, keep_scales: bool = False) -> Graph:
+    """`keep_scales`: the weights' scales as they are (a test of a requantization the int8
+    scales were chosen for)."""
     changed = []
     for node in graph.nodes:
         if not get_op(node, graph).ternary_weights:
@@ -26,7 +28,8 @@ def ternary_graph(graph: Graph, rng: np.random.Generator, random_gain: bool = Fa
         shape = [1] * len(w.shape)
         shape[axis] = -1
         q = rng.integers(1, 128, w.shape[axis]) if random_gain else np.ones(w.shape[axis], int)
-        scales = np.broadcast_to(np.asarray(w.quant.scale), q.shape) * INT8_MEAN_ABS / q
+        scales = np.broadcast_to(np.asarray(w.quant.scale), q.shape) * (
+            1 if keep_scales else INT8_MEAN_ABS / q)
         changed.append(w.with_(dtype="ternary", data=signs * q.reshape(shape),
                                quant=Quant.of(scales, 0, axis)))
     return graph.replace(tensors=changed)

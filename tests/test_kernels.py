@@ -28,13 +28,17 @@ def scratch_registry(monkeypatch):
 
 
 def test_every_op_has_an_unconditional_portable_variant_per_dtype():
+    """Per op, activation dtype and weight dtype (int8 and ternary weights under int8)."""
     for op in REGISTRY.values():
         for dtype in op.dtypes:
-            portable = [v for v in VARIANTS if v.op == op.name and v.act_dtype == dtype
-                        and v.is_portable]
-            assert len(portable) == 1, (op.name, dtype)
-            assert portable[0].priority == min(v.priority for v in VARIANTS
-                                               if v.op == op.name and v.act_dtype == dtype)
+            weights = [None] if 1 not in op.weight_axes else [dtype] + (
+                ["ternary"] if op.ternary_weights and dtype == "int8" else [])
+            for w in weights:
+                same = [v for v in VARIANTS if v.op == op.name and v.act_dtype == dtype
+                        and v.weight_dtype == w]
+                portable = [v for v in same if v.is_portable]
+                assert len(portable) == 1, (op.name, dtype, w)
+                assert portable[0].priority == min(v.priority for v in same)
 
 
 def test_variants_are_registered_for_known_ops_and_dtypes():

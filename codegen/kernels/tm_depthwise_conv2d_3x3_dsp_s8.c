@@ -127,6 +127,25 @@ int tm_depthwise_conv2d_3x3_dsp_s8(const tm_depthwise_conv2d_dsp_s8_params *p,
                                    const int32_t *bias, const int32_t *multiplier,
                                    const int32_t *shift, int8_t *output, void *scratch)
 {
-    tm_dw_run(p, input, weights, bias, multiplier, shift, output, scratch, tm_dw3x3_band);
+    tm_dw_run(p, input, weights, NULL, bias, multiplier, shift, output, scratch, tm_dw3x3_band);
+    return TM_OK;
+}
+
+/* The same on ternary weights (tm_depthwise_dsp.h tm_dw_ternary): a channel's signs decoded
+ * to its nine int8 taps, then the same SMLAD passes. */
+int32_t tm_depthwise_conv2d_3x3_dsp_s8t2_get_buffer_size(const tm_depthwise_conv2d_dsp_s8_params *p)
+{
+    return tm_dw_buffer_size(p, 12);
+}
+
+int tm_depthwise_conv2d_3x3_dsp_s8t2(const tm_depthwise_conv2d_dsp_s8_params *p,
+                                     const int8_t *input, const uint8_t *signs,
+                                     const int32_t *gain, const int32_t *bias,
+                                     const int32_t *multiplier, const int32_t *shift,
+                                     int8_t *output, void *scratch)
+{
+    const tm_dw_ternary ternary = {signs, gain};
+    tm_dw_run(p, input, NULL, &ternary, bias, multiplier, shift, output, scratch,
+              tm_dw3x3_band);
     return TM_OK;
 }

@@ -76,7 +76,7 @@ int tm_depthwise_conv2d_dsp_s8(const tm_depthwise_conv2d_dsp_s8_params *p, const
                                const int32_t *multiplier, const int32_t *shift, int8_t *output,
                                void *scratch)
 {
-    tm_dw_run(p, input, weights, bias, multiplier, shift, output, scratch,
+    tm_dw_run(p, input, weights, NULL, bias, multiplier, shift, output, scratch,
               p->geometry.dilation_w == 1 ? tm_dw_band_pairs : tm_dw_band_taps);
     return TM_OK;
 }

@@ -16,7 +16,8 @@
  * (tinyml/kernels/depthwise_dsp.py): the scaled accumulator, weights and rounding sums fit.
  *
  * Scratch (4-aligned): the planes [4][band input rows][plane_words] words, then the
- * accumulators [band rows][out_w], then `extra` bytes a kernel asks for. */
+ * accumulators [band rows][out_w], then for ternary weights one channel's taps decoded
+ * (kernel_h * kernel_w bytes, rounded up to 4), then `extra` bytes a kernel asks for. */
 #ifndef TM_DEPTHWISE_DSP_H
 #define TM_DEPTHWISE_DSP_H
 
@@ -137,7 +138,8 @@ typedef struct {
     const tm_conv_geometry *g;
     int32_t rows;
     int32_t words;          /* of a plane row */
-    const int8_t *weights;  /* this output channel's w[0][0]; taps out_c apart */
+    const int8_t *weights;  /* this output channel's w[0][0]; taps tap_stride apart */
+    int32_t tap_stride;     /* out_c, or 1 for a channel's ternary weights decoded */
     int32_t scale;          /* left + 1: weights and bias are multiplied by 2^scale */
     void *extra;            /* the kernel's own scratch */
 } tm_dw_band;
@@ -147,7 +149,7 @@ typedef void (*tm_dw_pass_a)(const tm_dw_band *band, const uint32_t *plane, int3
 /* Weight w scaled by 2^scale, as an int16 lane. */
 static inline int32_t tm_dw_weight(const tm_dw_band *b, int32_t tap)
 {
-    return b->weights[tap * b->g->out_c] * (1 << b->scale);
+    return b->weights[tap * b->tap_stride] * (1 << b->scale);
 }
 
 /* Pass B's loop; `rounds` (right > 0) and `full` (the clamp is int8's own range) are constants
@@ -192,20 +194,42 @@ TM_DW_NOINLINE static void tm_dw_output(const int32_t *acc, int32_t rows,
     }
 }
 
+/* The weights of the ternary kernels: signs packed channel by channel (kernel_h * kernel_w
+ * each, tm_ternary.h's codes) times gain[oc] (NULL: 1). */
+typedef struct {
+    const uint8_t *signs;
+    const int32_t *gain;
+} tm_dw_ternary;
+
+/* Channel oc's taps of ternary weights as int8 values +-q (q <= 127). */
+static inline void tm_dw_decode(const tm_dw_ternary *t, int32_t taps, int32_t oc, int8_t *w)
+{
+    const int32_t q = t->gain ? t->gain[oc] : 1;
+    for (int32_t i = 0; i < taps; ++i) {
+        const uint32_t code = ((uint32_t)t->signs[(oc * taps + i) >> 2] >> (((oc * taps + i) & 3) * 2)) & 3u;
+        w[i] = (int8_t)(code == 1u ? q : (code == 3u ? -q : 0));
+    }
+}
+
 /* The whole layer: bands of output rows, groups of four input channels, pass A per output
- * channel. `extra`: the kernel's own scratch after the planes and accumulators. */
+ * channel. `extra`: the kernel's own scratch after the planes and accumulators. Weights:
+ * int8 [kh][kw][out_c], or, where `ternary` is not NULL, its signs decoded per channel. */
 static inline void tm_dw_run(const tm_depthwise_conv2d_dsp_s8_params *p, const int8_t *input,
-                             const int8_t *weights, const int32_t *bias,
-                             const int32_t *multiplier, const int32_t *shift, int8_t *output,
-                             void *scratch, tm_dw_pass_a pass_a)
+                             const int8_t *weights, const tm_dw_ternary *ternary,
+                             const int32_t *bias, const int32_t *multiplier,
+                             const int32_t *shift, int8_t *output, void *scratch,
+                             tm_dw_pass_a pass_a)
 {
     const tm_conv_geometry *g = &p->geometry;
     const int32_t band_rows = tm_dw_band_rows(p);
     const int32_t words = tm_dw_plane_words(g);
     const int32_t plane_stride = tm_dw_band_in_rows(g, band_rows) * words;
+    const int32_t taps = g->kernel_h * g->kernel_w;
     uint32_t *planes = (uint32_t *)scratch;
     int32_t *acc = (int32_t *)(planes + TM_DW_GROUP * plane_stride);
-    tm_dw_band band = {g, 0, words, NULL, 0, acc + band_rows * g->out_w};
+    int8_t *decoded = (int8_t *)(acc + band_rows * g->out_w);   /* ternary: one channel's taps */
+    tm_dw_band band = {g, 0, words, NULL, ternary ? 1 : g->out_c, 0,
+                       decoded + (ternary ? (taps + 3) / 4 * 4 : 0)};
     for (int32_t b = 0; b < g->batches; ++b) {
         const int8_t *image = input + b * g->in_h * g->in_pitch;
         int8_t *out_image = output + b * g->out_h * g->out_pitch;
@@ -224,7 +248,12 @@ static inline void tm_dw_run(const tm_depthwise_conv2d_dsp_s8_params *p, const i
                     for (int32_t m = 0; m < p->depth_multiplier; ++m) {
                         const int32_t oc = (c0 + k) * p->depth_multiplier + m;
                         const int32_t left = shift[oc] > 0 ? shift[oc] : 0;
-                        band.weights = weights + oc;
+                        if (ternary) {
+                            tm_dw_decode(ternary, taps, oc, decoded);
+                            band.weights = decoded;
+                        } else {
+                            band.weights = weights + oc;
+                        }
                         band.scale = left + 1;
                         const int32_t scaled_bias = (bias ? bias[oc] : 0) * (1 << band.scale);
                         pass_a(&band, planes + k * plane_stride, acc);

@@ -241,6 +241,14 @@ int tm_depthwise_conv2d_3x3_dsp_s8(const tm_depthwise_conv2d_dsp_s8_params *p,
                                    const int8_t *input, const int8_t *weights,
                                    const int32_t *bias, const int32_t *multiplier,
                                    const int32_t *shift, int8_t *output, void *scratch);
+/* On ternary weights: signs packed channel by channel (9 per channel), gain NULL or q. */
+int32_t tm_depthwise_conv2d_3x3_dsp_s8t2_get_buffer_size(
+    const tm_depthwise_conv2d_dsp_s8_params *p);
+int tm_depthwise_conv2d_3x3_dsp_s8t2(const tm_depthwise_conv2d_dsp_s8_params *p,
+                                     const int8_t *input, const uint8_t *signs,
+                                     const int32_t *gain, const int32_t *bias,
+                                     const int32_t *multiplier, const int32_t *shift,
+                                     int8_t *output, void *scratch);
 int32_t tm_depthwise_conv2d_dsp_s8_get_buffer_size(const tm_depthwise_conv2d_dsp_s8_params *p);
 int tm_depthwise_conv2d_dsp_s8(const tm_depthwise_conv2d_dsp_s8_params *p, const int8_t *input,
                                const int8_t *weights, const int32_t *bias,

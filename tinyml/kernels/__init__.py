@@ -18,6 +18,7 @@ from . import conv2d_1x1_fast_s8, conv2d_im2col_fast_s8  # noqa: F401  (portable
 from . import depthwise_conv2d_3x3_fast_s8, fully_connected_fast_s8  # noqa: F401
 from . import conv2d_1x1_dsp_s8t2, fully_connected_dsp_s8t2  # noqa: F401  (ternary, DSP)
 from . import conv2d_im2col_dsp_s8t2, fully_connected_lut_dsp_s8t2  # noqa: F401
+from . import depthwise_conv2d_3x3_dsp_s8t2  # noqa: F401
 from .registry import VARIANTS, Choice, KernelVariant, select, variant
 
 __all__ = ["VARIANTS", "Choice", "KernelVariant", "select", "variant"]

@@ -11,7 +11,7 @@ from .registry import variant
 KERNEL = "tm_depthwise_conv2d_3x3_dsp_s8"
 
 
-def _applies(node, graph) -> bool:
+def applies(node, graph) -> bool:
     a = node.attrs
     return (graph.tensor(node.inputs[1]).shape[1:3] == (3, 3) and a.dilations == (1, 1)
             and a.strides[1] in (1, 2) and depthwise_dsp.output_stage_fits(node, graph))
@@ -22,7 +22,7 @@ def scratch_bytes(node, graph) -> int:
     return depthwise_dsp.buffer_size(g, depthwise_dsp.band_rows(g))
 
 
-@variant(op="DepthwiseConv2D", act="int8", weights="int8", features=(DSP,), condition=_applies,
+@variant(op="DepthwiseConv2D", act="int8", weights="int8", features=(DSP,), condition=applies,
          reason="3x3, DSP: int16 planes, SMLAD 2 outputs per step", scratch=scratch_bytes,
          priority=30, region_scratch=depthwise_dsp.region_buffer_size)
 def tm_depthwise_conv2d_3x3_dsp_s8(node, graph):

@@ -1,0 +1,46 @@
+"""DepthwiseConv2D on ternary weights, 3x3, on cores with the DSP extension: the int8 kernel's
+int16 planes and SMLAD passes (tm_depthwise_conv2d_3x3_dsp_s8.c), each channel's nine taps
+decoded from their packed signs (codegen/kernels/tm_depthwise_dsp.h tm_dw_ternary). Flash
+holds 2 bits per weight; the speed is the int8 kernel's."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from ..dtypes import pack_ternary
+from ..ops.base import Arg, ConstArray
+from ..targets.cores import DSP
+from . import depthwise_dsp
+from .depthwise_conv2d_3x3_dsp_s8 import applies as applies_3x3
+from .registry import variant
+from .ternary import gain_consts, signs
+
+KERNEL = "tm_depthwise_conv2d_3x3_dsp_s8t2"
+SOURCE = "tm_depthwise_conv2d_3x3_dsp_s8.c"
+DECODED = 12   # one channel's 9 taps, rounded up to 4 bytes
+
+
+def scratch_bytes(node, graph) -> int:
+    g = depthwise_dsp.geometry(node, graph)
+    return depthwise_dsp.buffer_size(g, depthwise_dsp.band_rows(g), DECODED)
+
+
+def region_scratch(params: dict) -> int:
+    return depthwise_dsp.region_buffer_size(params, DECODED)
+
+
+@variant(op="DepthwiseConv2D", act="int8", weights="ternary", features=(DSP,),
+         condition=applies_3x3, reason="3x3, DSP, ternary: signs decoded per channel, SMLAD",
+         scratch=scratch_bytes, priority=30, region_scratch=region_scratch)
+def tm_depthwise_conv2d_3x3_dsp_s8t2(node, graph):
+    call = depthwise_dsp.lower(KERNEL, node, graph)
+    # signs channel by channel: [1, kh, kw, out_c] -> [out_c, kh * kw]
+    per_channel = np.moveaxis(signs(node, graph)[0], -1, 0)
+    gain_args, gain_const = gain_consts(node, graph)
+    at = next(i for i, a in enumerate(call.args) if a.kind == "tensor" and a.ref == node.inputs[1])
+    args = (*call.args[:at], Arg("const", "weights"), *gain_args, *call.args[at + 1:])
+    weights = ConstArray("weights", "uint8_t", pack_ternary(per_channel))
+    return replace(call, sources=(SOURCE,), args=args,
+                   consts=(weights, *gain_const, *call.consts))

@@ -16,8 +16,7 @@
  * (tinyml/kernels/depthwise_dsp.py): the scaled accumulator, weights and rounding sums fit.
  *
  * Scratch (4-aligned): the planes [4][band input rows][plane_words] words, then the
- * accumulators [band rows][out_w], then for ternary weights one channel's taps decoded
- * (kernel_h * kernel_w bytes, rounded up to 4), then `extra` bytes a kernel asks for. */
+ * accumulators [band rows][out_w], then `extra` bytes a kernel asks for. */
 #ifndef TM_DEPTHWISE_DSP_H
 #define TM_DEPTHWISE_DSP_H
 
@@ -138,8 +137,9 @@ typedef struct {
     const tm_conv_geometry *g;
     int32_t rows;
     int32_t words;          /* of a plane row */
-    const int8_t *weights;  /* this output channel's w[0][0]; taps tap_stride apart */
-    int32_t tap_stride;     /* out_c, or 1 for a channel's ternary weights decoded */
+    const int8_t *weights;  /* this output channel's w[0][0]; taps out_c apart */
+    uint32_t signs;         /* ternary weights: the channel's 2-bit codes, tap i at bit 2i */
+    int32_t gain;           /* ternary weights: q */
     int32_t scale;          /* left + 1: weights and bias are multiplied by 2^scale */
     void *extra;            /* the kernel's own scratch */
 } tm_dw_band;
@@ -149,7 +149,13 @@ typedef void (*tm_dw_pass_a)(const tm_dw_band *band, const uint32_t *plane, int3
 /* Weight w scaled by 2^scale, as an int16 lane. */
 static inline int32_t tm_dw_weight(const tm_dw_band *b, int32_t tap)
 {
-    return b->weights[tap * b->tap_stride] * (1 << b->scale);
+    return b->weights[tap * b->g->out_c] * (1 << b->scale);
+}
+
+/* Ternary tap `tap` (+-q or 0) scaled by 2^scale: a code read as a signed 2-bit field. */
+static inline int32_t tm_dw_trit(const tm_dw_band *b, int32_t tap)
+{
+    return ((int32_t)(b->signs << (30 - 2 * tap)) >> 30) * b->gain * (1 << b->scale);
 }
 
 /* Pass B's loop; `rounds` (right > 0) and `full` (the clamp is int8's own range) are constants
@@ -195,25 +201,23 @@ TM_DW_NOINLINE static void tm_dw_output(const int32_t *acc, int32_t rows,
 }
 
 /* The weights of the ternary kernels: signs packed channel by channel (kernel_h * kernel_w
- * each, tm_ternary.h's codes) times gain[oc] (NULL: 1). */
+ * codes each, at most 13, tm_ternary.h's codes; the array padded with 3 bytes) times
+ * gain[oc] (NULL: 1). */
 typedef struct {
     const uint8_t *signs;
     const int32_t *gain;
 } tm_dw_ternary;
 
-/* Channel oc's taps of ternary weights as int8 values +-q (q <= 127). */
-static inline void tm_dw_decode(const tm_dw_ternary *t, int32_t taps, int32_t oc, int8_t *w)
+/* Channel oc's codes, tap i at bit 2i. */
+static inline uint32_t tm_dw_channel_signs(const tm_dw_ternary *t, int32_t taps, int32_t oc)
 {
-    const int32_t q = t->gain ? t->gain[oc] : 1;
-    for (int32_t i = 0; i < taps; ++i) {
-        const uint32_t code = ((uint32_t)t->signs[(oc * taps + i) >> 2] >> (((oc * taps + i) & 3) * 2)) & 3u;
-        w[i] = (int8_t)(code == 1u ? q : (code == 3u ? -q : 0));
-    }
+    const int32_t bit = 2 * taps * oc;
+    return (tm_dw_load32(t->signs + bit / 8) >> (bit % 8)) & ((1u << (2 * taps)) - 1u);
 }
 
 /* The whole layer: bands of output rows, groups of four input channels, pass A per output
  * channel. `extra`: the kernel's own scratch after the planes and accumulators. Weights:
- * int8 [kh][kw][out_c], or, where `ternary` is not NULL, its signs decoded per channel. */
+ * int8 [kh][kw][out_c], or, where `ternary` is not NULL, each channel's codes in the band. */
 static inline void tm_dw_run(const tm_depthwise_conv2d_dsp_s8_params *p, const int8_t *input,
                              const int8_t *weights, const tm_dw_ternary *ternary,
                              const int32_t *bias, const int32_t *multiplier,
@@ -227,9 +231,7 @@ static inline void tm_dw_run(const tm_depthwise_conv2d_dsp_s8_params *p, const i
     const int32_t taps = g->kernel_h * g->kernel_w;
     uint32_t *planes = (uint32_t *)scratch;
     int32_t *acc = (int32_t *)(planes + TM_DW_GROUP * plane_stride);
-    int8_t *decoded = (int8_t *)(acc + band_rows * g->out_w);   /* ternary: one channel's taps */
-    tm_dw_band band = {g, 0, words, NULL, ternary ? 1 : g->out_c, 0,
-                       decoded + (ternary ? (taps + 3) / 4 * 4 : 0)};
+    tm_dw_band band = {g, 0, words, NULL, 0, 1, 0, acc + band_rows * g->out_w};
     for (int32_t b = 0; b < g->batches; ++b) {
         const int8_t *image = input + b * g->in_h * g->in_pitch;
         int8_t *out_image = output + b * g->out_h * g->out_pitch;
@@ -249,8 +251,8 @@ static inline void tm_dw_run(const tm_depthwise_conv2d_dsp_s8_params *p, const i
                         const int32_t oc = (c0 + k) * p->depth_multiplier + m;
                         const int32_t left = shift[oc] > 0 ? shift[oc] : 0;
                         if (ternary) {
-                            tm_dw_decode(ternary, taps, oc, decoded);
-                            band.weights = decoded;
+                            band.signs = tm_dw_channel_signs(ternary, taps, oc);
+                            band.gain = ternary->gain ? ternary->gain[oc] : 1;
                         } else {
                             band.weights = weights + oc;
                         }

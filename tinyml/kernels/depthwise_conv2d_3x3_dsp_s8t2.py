@@ -1,7 +1,7 @@
 """DepthwiseConv2D on ternary weights, 3x3, on cores with the DSP extension: the int8 kernel's
 int16 planes and SMLAD passes (tm_depthwise_conv2d_3x3_dsp_s8.c), each channel's nine taps
-decoded from their packed signs (codegen/kernels/tm_depthwise_dsp.h tm_dw_ternary). Flash
-holds 2 bits per weight; the speed is the int8 kernel's."""
+read from their packed codes (codegen/kernels/tm_depthwise_dsp.h tm_dw_ternary), and the
+multiplies of zero single taps left out. Flash holds 2 bits per weight."""
 
 from __future__ import annotations
 
@@ -19,21 +19,18 @@ from .ternary import gain_consts, signs
 
 KERNEL = "tm_depthwise_conv2d_3x3_dsp_s8t2"
 SOURCE = "tm_depthwise_conv2d_3x3_dsp_s8.c"
-DECODED = 12   # one channel's 9 taps, rounded up to 4 bytes
+#: a channel's codes are read as one 32-bit word from its first byte
+READ_PAST = 3
 
 
 def scratch_bytes(node, graph) -> int:
     g = depthwise_dsp.geometry(node, graph)
-    return depthwise_dsp.buffer_size(g, depthwise_dsp.band_rows(g), DECODED)
-
-
-def region_scratch(params: dict) -> int:
-    return depthwise_dsp.region_buffer_size(params, DECODED)
+    return depthwise_dsp.buffer_size(g, depthwise_dsp.band_rows(g))
 
 
 @variant(op="DepthwiseConv2D", act="int8", weights="ternary", features=(DSP,),
-         condition=applies_3x3, reason="3x3, DSP, ternary: signs decoded per channel, SMLAD",
-         scratch=scratch_bytes, priority=30, region_scratch=region_scratch)
+         condition=applies_3x3, reason="3x3, DSP, ternary: codes read per channel, SMLAD without zero single taps",
+         scratch=scratch_bytes, priority=30, region_scratch=depthwise_dsp.region_buffer_size)
 def tm_depthwise_conv2d_3x3_dsp_s8t2(node, graph):
     call = depthwise_dsp.lower(KERNEL, node, graph)
     # signs channel by channel: [1, kh, kw, out_c] -> [out_c, kh * kw]
@@ -41,6 +38,7 @@ def tm_depthwise_conv2d_3x3_dsp_s8t2(node, graph):
     gain_args, gain_const = gain_consts(node, graph)
     at = next(i for i, a in enumerate(call.args) if a.kind == "tensor" and a.ref == node.inputs[1])
     args = (*call.args[:at], Arg("const", "weights"), *gain_args, *call.args[at + 1:])
-    weights = ConstArray("weights", "uint8_t", pack_ternary(per_channel))
+    packed = np.concatenate([pack_ternary(per_channel), np.zeros(READ_PAST, np.uint8)])
+    weights = ConstArray("weights", "uint8_t", packed)
     return replace(call, sources=(SOURCE,), args=args,
                    consts=(weights, *gain_const, *call.consts))

@@ -33,9 +33,16 @@ static void tm_t2_im2col(uint32_t *column, int32_t step, const int8_t *input,
     if (g->in_c % 4 == 0) {
         const uint32_t padding = ((uint32_t)(uint8_t)zero_point * 0x01010101u) ^ 0x80808080u;
         const int32_t groups = g->in_c / 4;
+        const int whole_rows = g->dilation_w == 1 && ix0 >= 0 && ix0 + g->kernel_w <= g->in_w;
         for (int32_t fy = 0; fy < g->kernel_h; ++fy) {
             const int32_t iy = iy0 + fy * g->dilation_h;
             const int row_inside = tm_t2_inside(iy, g->in_h);
+            if (row_inside && whole_rows) {   /* one run of kernel_w * in_c bytes */
+                tm_column_u8(column, input + iy * g->in_pitch + ix0 * g->in_c,
+                             g->kernel_w * g->in_c, step);
+                column += g->kernel_w * groups * step;
+                continue;
+            }
             for (int32_t fx = 0; fx < g->kernel_w; ++fx, column += groups * step) {
                 const int32_t ix = ix0 + fx * g->dilation_w;
                 if (row_inside && tm_t2_inside(ix, g->in_w)) {

@@ -49,8 +49,11 @@ const uint32_t tm_t2_masks[256][2] = {TM_T2_E64(0u), TM_T2_E64(64u), TM_T2_E64(1
                      : "r4", "r5", "r6", "r8", "cc", "memory")
 #endif
 
-static void tm_t2_dot_4x1(const uint32_t *x, const uint8_t *w, int32_t step, int32_t groups,
-                          uint32_t acc[4])
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void tm_t2_dot_4x1(const uint32_t *x, const uint8_t *w, int32_t step,
+                                 int32_t groups, uint32_t acc[4])
 {
     uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
 #if TM_DSP_ACLE
@@ -117,13 +120,17 @@ void tm_gemm_t2_4_columns(const uint32_t *x, const uint8_t *codes, int32_t group
                           int8_t *y, int32_t stride)
 {
     const int32_t blocked = channels / TM_GEMM_BLOCK * TM_GEMM_BLOCK;
+    const uint8_t *block = codes;
     int32_t oc = 0;
     if (o->common && !w->gain) {   /* nearly every layer: as tm_gemm_4_columns's own loop */
         const int32_t off = o->output_offset;
         int8_t *y1 = y + stride, *y2 = y + 2 * stride, *y3 = y + 3 * stride;
         for (; oc < blocked; ++oc) {
             uint32_t sums[4] = {0, 0, 0, 0};
-            tm_t2_dot_4x1(x, tm_t2_row(codes, groups, blocked, oc), TM_GEMM_BLOCK, groups, sums);
+            tm_t2_dot_4x1(x, block + (oc & 3), TM_GEMM_BLOCK, groups, sums);
+            if ((oc & 3) == 3) {
+                block += TM_GEMM_BLOCK * groups;
+            }
             const int32_t t = o->offset_terms[oc], m = o->multiplier[oc], right = -o->shift[oc];
             const int32_t half = 1 << (right - 1);
             y[oc] = (int8_t)tm_ssat(tm_gemm_right((int32_t)(sums[0] >> 1) + t, m, half, right) + off, 8);
@@ -134,10 +141,25 @@ void tm_gemm_t2_4_columns(const uint32_t *x, const uint8_t *codes, int32_t group
     }
     for (; oc < channels; ++oc) {
         uint32_t sums[4] = {0, 0, 0, 0};
-        const int32_t step = oc < blocked ? TM_GEMM_BLOCK : 1;
-        tm_t2_dot_4x1(x, tm_t2_row(codes, groups, blocked, oc), step, groups, sums);
-        tm_store4(o, oc, tm_t2_acc(o, w, oc, sums[0]), tm_t2_acc(o, w, oc, sums[1]),
-                  tm_t2_acc(o, w, oc, sums[2]), tm_t2_acc(o, w, oc, sums[3]), y + oc, stride);
+        if (oc < blocked) {
+            tm_t2_dot_4x1(x, block + (oc & 3), TM_GEMM_BLOCK, groups, sums);
+            if ((oc & 3) == 3) {
+                block += TM_GEMM_BLOCK * groups;
+            }
+        } else {
+            tm_t2_dot_4x1(x, codes + oc * groups, 1, groups, sums);
+        }
+        const int32_t t = o->offset_terms[oc];
+        int32_t a0 = (int32_t)(sums[0] >> 1) + t, a1 = (int32_t)(sums[1] >> 1) + t;
+        int32_t a2 = (int32_t)(sums[2] >> 1) + t, a3 = (int32_t)(sums[3] >> 1) + t;
+        if (w->gain) {
+            const int32_t q = w->gain[oc], b = w->bias[oc];
+            a0 = a0 * q + b;
+            a1 = a1 * q + b;
+            a2 = a2 * q + b;
+            a3 = a3 * q + b;
+        }
+        tm_store4(o, oc, a0, a1, a2, a3, y + oc, stride);
     }
 }
 

@@ -16,8 +16,9 @@ typedef struct {
 
 /* The passes take flags for single taps that are zero (constants at each call, so each
  * set compiles to its own loop without those multiplies): z0a, z2a for taps 0 and 2 of the
- * first row, z0b, z2b of the second. int8 weights run the loops without flags; ternary ones,
- * a third of whose taps are zero, the loop of their channel's zeros. */
+ * first row (taps 0 and 2), z0b, z2b of the second (taps 3 and 5); the last pass z0, z2 of
+ * the third (taps 6 and 8). int8 weights run the loops without flags; ternary ones, about a
+ * third of whose taps are zero, the loop of their channel's zeros. */
 #if defined(__GNUC__)
 #define TM_DW3_INLINE static inline __attribute__((always_inline))
 #else
@@ -161,29 +162,45 @@ static int32_t tm_dw3x3_single(const uint32_t *r0, const uint32_t *r1, const uin
     return tm_smlabt(r2[1], w->w12[2], tm_smlad(r2[0], w->w01[2], s));
 }
 
-/* A band of one channel; `zeros`: ternary weights (the band's codes), and the loops for the
- * channel's zero single taps. */
+/* Fewest outputs per row for which a ternary channel's zero taps are looked for: below, the
+ * flags cost more than the multiplies they save. */
+#define TM_DW3_ZEROS_MIN_WIDTH 8
+
+/* A band of one channel; `ternary`: the weights are the band's codes times gain; `zeros`:
+ * the loops for the channel's zero single taps run (worth its flags on wide rows). */
 TM_DW3_INLINE void tm_dw3x3_band_z(const tm_dw_band *b, const uint32_t *plane, int32_t *acc,
-                                   int zeros)
+                                   int ternary, int zeros)
 {
     const tm_conv_geometry *g = b->g;
     tm_dw3x3_weights w;
     int first = 0, last = 0;   /* zero flags of rows 0 and 1, of row 2 */
-    for (int32_t fy = 0; fy < 3; ++fy) {
-        const int32_t w0 = zeros ? tm_dw_trit(b, 3 * fy) : tm_dw_weight(b, 3 * fy);
-        const int32_t w1 = zeros ? tm_dw_trit(b, 3 * fy + 1) : tm_dw_weight(b, 3 * fy + 1);
-        const int32_t w2 = zeros ? tm_dw_trit(b, 3 * fy + 2) : tm_dw_weight(b, 3 * fy + 2);
-        w.w01[fy] = tm_lanes16(w0, w1);
-        w.w12[fy] = tm_lanes16(w1, w2);
-        const int flags = (w0 == 0) | (w2 == 0) << 1;
-        if (fy < 2) {
-            first |= flags << (2 * fy);
-        } else {
-            last = flags;
+    if (ternary) {
+        const uint32_t s = b->signs;
+        const int32_t unit = b->gain * (1 << b->scale);
+        /* unrolled: each tap one signed bit-field extract and one multiply */
+        const int32_t t0 = tm_dw_trit(s, 0) * unit, t1 = tm_dw_trit(s, 1) * unit;
+        const int32_t t2 = tm_dw_trit(s, 2) * unit, t3 = tm_dw_trit(s, 3) * unit;
+        const int32_t t4 = tm_dw_trit(s, 4) * unit, t5 = tm_dw_trit(s, 5) * unit;
+        const int32_t t6 = tm_dw_trit(s, 6) * unit, t7 = tm_dw_trit(s, 7) * unit;
+        const int32_t t8 = tm_dw_trit(s, 8) * unit;
+        w.w01[0] = tm_lanes16(t0, t1);
+        w.w12[0] = tm_lanes16(t1, t2);
+        w.w01[1] = tm_lanes16(t3, t4);
+        w.w12[1] = tm_lanes16(t4, t5);
+        w.w01[2] = tm_lanes16(t6, t7);
+        w.w12[2] = tm_lanes16(t7, t8);
+        if (zeros) {
+            /* bit 2i of `zero`: tap i's code is 00 */
+            const uint32_t zero = ~(s | s >> 1);
+            first = (int)((zero & 1u) | (zero >> 3 & 2u) | (zero >> 4 & 4u) | (zero >> 7 & 8u));
+            last = (int)((zero >> 12 & 1u) | (zero >> 15 & 2u));
         }
-    }
-    if (!zeros) {
-        first = last = 0;
+    } else {
+        for (int32_t fy = 0; fy < 3; ++fy) {
+            const int32_t w0 = tm_dw_weight(b, 3 * fy), w1 = tm_dw_weight(b, 3 * fy + 1);
+            w.w01[fy] = tm_lanes16(w0, w1);
+            w.w12[fy] = tm_lanes16(w1, tm_dw_weight(b, 3 * fy + 2));
+        }
     }
     const tm_dw3x3_first pass_first = g->stride_w == 1 ? tm_dw3x3_s1_firsts[first]
                                                        : tm_dw3x3_s2_firsts[first];
@@ -204,12 +221,18 @@ TM_DW3_INLINE void tm_dw3x3_band_z(const tm_dw_band *b, const uint32_t *plane, i
 
 static void tm_dw3x3_band(const tm_dw_band *b, const uint32_t *plane, int32_t *acc)
 {
-    tm_dw3x3_band_z(b, plane, acc, 0);
+    tm_dw3x3_band_z(b, plane, acc, 0, 0);
 }
 
-static void tm_dw3x3_band_zeros(const tm_dw_band *b, const uint32_t *plane, int32_t *acc)
+static void tm_dw3x3_band_ternary(const tm_dw_band *b, const uint32_t *plane, int32_t *acc)
 {
-    tm_dw3x3_band_z(b, plane, acc, 1);
+    tm_dw3x3_band_z(b, plane, acc, 1, 0);
+}
+
+static void tm_dw3x3_band_ternary_zeros(const tm_dw_band *b, const uint32_t *plane,
+                                        int32_t *acc)
+{
+    tm_dw3x3_band_z(b, plane, acc, 1, 1);
 }
 
 int32_t tm_depthwise_conv2d_3x3_dsp_s8_get_buffer_size(const tm_depthwise_conv2d_dsp_s8_params *p)
@@ -240,7 +263,13 @@ int tm_depthwise_conv2d_3x3_dsp_s8t2(const tm_depthwise_conv2d_dsp_s8_params *p,
                                      int8_t *output, void *scratch)
 {
     const tm_dw_ternary ternary = {signs, gain};
-    tm_dw_run(p, input, NULL, &ternary, bias, multiplier, shift, output, scratch,
-              tm_dw3x3_band_zeros);
+    /* two calls, not a chosen pointer: each inlines its pass as the int8 kernel's does */
+    if (p->geometry.out_w >= TM_DW3_ZEROS_MIN_WIDTH) {
+        tm_dw_run(p, input, NULL, &ternary, bias, multiplier, shift, output, scratch,
+                  tm_dw3x3_band_ternary_zeros);
+    } else {
+        tm_dw_run(p, input, NULL, &ternary, bias, multiplier, shift, output, scratch,
+                  tm_dw3x3_band_ternary);
+    }
     return TM_OK;
 }

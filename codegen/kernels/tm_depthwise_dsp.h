@@ -27,11 +27,14 @@
 
 #define TM_DW_GROUP 4
 
-/* Kept out of line where inlining would crowd the caller's registers into spills. */
+/* Kept out of line where inlining would crowd the caller's registers into spills; the layer
+ * loop inlined into each kernel, so its pass is a known function the compiler inlines. */
 #if defined(__GNUC__)
 #define TM_DW_NOINLINE __attribute__((noinline))
+#define TM_DW_INLINE static inline __attribute__((always_inline))
 #else
 #define TM_DW_NOINLINE
+#define TM_DW_INLINE static inline
 #endif
 
 /* Words of a plane row: every column a pass A reads, and one more for its last pair. */
@@ -152,10 +155,10 @@ static inline int32_t tm_dw_weight(const tm_dw_band *b, int32_t tap)
     return b->weights[tap * b->g->out_c] * (1 << b->scale);
 }
 
-/* Ternary tap `tap` (+-q or 0) scaled by 2^scale: a code read as a signed 2-bit field. */
-static inline int32_t tm_dw_trit(const tm_dw_band *b, int32_t tap)
+/* The sign of ternary tap `tap` (-1, 0 or 1): its code read as a signed 2-bit field. */
+static inline int32_t tm_dw_trit(uint32_t signs, int32_t tap)
 {
-    return ((int32_t)(b->signs << (30 - 2 * tap)) >> 30) * b->gain * (1 << b->scale);
+    return (int32_t)(signs << (30 - 2 * tap)) >> 30;
 }
 
 /* Pass B's loop; `rounds` (right > 0) and `full` (the clamp is int8's own range) are constants
@@ -208,17 +211,18 @@ typedef struct {
     const int32_t *gain;
 } tm_dw_ternary;
 
-/* Channel oc's codes, tap i at bit 2i. */
+/* Channel oc's codes, tap i at bit 2i (the bits above its last tap belong to the next
+ * channels: tm_dw_trit reads fields, never the whole word). */
 static inline uint32_t tm_dw_channel_signs(const tm_dw_ternary *t, int32_t taps, int32_t oc)
 {
     const int32_t bit = 2 * taps * oc;
-    return (tm_dw_load32(t->signs + bit / 8) >> (bit % 8)) & ((1u << (2 * taps)) - 1u);
+    return tm_dw_load32(t->signs + (bit >> 3)) >> (bit & 7);
 }
 
 /* The whole layer: bands of output rows, groups of four input channels, pass A per output
  * channel. `extra`: the kernel's own scratch after the planes and accumulators. Weights:
  * int8 [kh][kw][out_c], or, where `ternary` is not NULL, each channel's codes in the band. */
-static inline void tm_dw_run(const tm_depthwise_conv2d_dsp_s8_params *p, const int8_t *input,
+TM_DW_INLINE void tm_dw_run(const tm_depthwise_conv2d_dsp_s8_params *p, const int8_t *input,
                              const int8_t *weights, const tm_dw_ternary *ternary,
                              const int32_t *bias, const int32_t *multiplier,
                              const int32_t *shift, int8_t *output, void *scratch,
@@ -232,6 +236,8 @@ static inline void tm_dw_run(const tm_depthwise_conv2d_dsp_s8_params *p, const i
     uint32_t *planes = (uint32_t *)scratch;
     int32_t *acc = (int32_t *)(planes + TM_DW_GROUP * plane_stride);
     tm_dw_band band = {g, 0, words, NULL, 0, 1, 0, acc + band_rows * g->out_w};
+    /* a copy: the int8 stores below may alias *ternary, which would be read again each time */
+    const tm_dw_ternary codes = ternary ? *ternary : (tm_dw_ternary){NULL, NULL};
     for (int32_t b = 0; b < g->batches; ++b) {
         const int8_t *image = input + b * g->in_h * g->in_pitch;
         int8_t *out_image = output + b * g->out_h * g->out_pitch;
@@ -251,8 +257,8 @@ static inline void tm_dw_run(const tm_depthwise_conv2d_dsp_s8_params *p, const i
                         const int32_t oc = (c0 + k) * p->depth_multiplier + m;
                         const int32_t left = shift[oc] > 0 ? shift[oc] : 0;
                         if (ternary) {
-                            band.signs = tm_dw_channel_signs(ternary, taps, oc);
-                            band.gain = ternary->gain ? ternary->gain[oc] : 1;
+                            band.signs = tm_dw_channel_signs(&codes, taps, oc);
+                            band.gain = codes.gain ? codes.gain[oc] : 1;
                         } else {
                             band.weights = weights + oc;
                         }

@@ -102,6 +102,7 @@ def test_table_codes_layout():
     padded = np.zeros((6, 32), np.int64)
     padded[:, :21] = signs
     index = (padded.reshape(6, 8, 4) + 1) @ np.array([27, 9, 3, 1])
+    index = index + 81 * (np.arange(8) // 4 % 3)[None, :]     # chunk k's table in its pass
     for oc in range(6):
         if oc < 4:
             got = [codes[k * 16 + g * 4 + oc] for k in range(chunks) for g in range(4)]
@@ -109,7 +110,7 @@ def test_table_codes_layout():
             start = chunks * 16 + (oc - 4) * chunks * 4    # after the one block
             got = list(codes[start:start + chunks * 4])
         assert got == index[oc].tolist()
-    assert index[0, -1] == 40                            # a padded group: all zero signs
+    assert index[0, -1] == 40 + 81                       # a padded group: all zero signs
 
 
 @pytest.mark.emulator

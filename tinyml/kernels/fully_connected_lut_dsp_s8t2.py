@@ -9,11 +9,11 @@ from __future__ import annotations
 from ..ops.base import Arg, tensor_args
 from ..ops.fully_connected import prepare_int8
 from ..targets.cores import DSP
-from .gemm_s8t2 import gemm_call, layer_gemm
+from .gemm_s8t2 import LUT_TABLES, gemm_call, layer_gemm
 from .registry import variant
 
-#: tm_fully_connected_lut_dsp_s8t2.c's table: 81 patterns x 4 groups of int16
-TABLE_BYTES = 81 * 4 * 2
+#: tm_fully_connected_lut_dsp_s8t2.c's tables: TM_T2_LUT_TABLES of 81 patterns x 4 groups
+TABLES_BYTES = LUT_TABLES * 81 * 4 * 2
 #: fewest output channels for which the tables pay (measured, docs/ternary.md)
 MIN_OUT = 16
 
@@ -25,7 +25,7 @@ def _applies(node, graph) -> bool:
 
 def scratch_bytes(node, graph) -> int:
     """int32 accumulators and the table (tm_fully_connected_lut_dsp_s8t2_get_buffer_size)."""
-    return 4 * graph.tensor(node.inputs[1]).shape[0] + TABLE_BYTES
+    return 4 * graph.tensor(node.inputs[1]).shape[0] + TABLES_BYTES
 
 
 @variant(op="FullyConnected", act="int8", weights="ternary", features=(DSP,), condition=_applies,

@@ -51,14 +51,15 @@ class TernaryGemm:
                 ConstArray("shift", "int32_t", self.output.shift))
 
 
-#: groups of 4 inputs whose tables the table kernel builds at once (TM_T2_LUT_CHUNK)
-LUT_CHUNK = 4
+#: groups of 4 inputs in one table (TM_T2_LUT_CHUNK), and the tables of a pass over the
+#: channels (TM_T2_LUT_TABLES) of the table kernel
+LUT_CHUNK, LUT_TABLES = 4, 3
 
 
 def pack_lut_codes(signs: np.ndarray) -> np.ndarray:
     """[channels, depth] signs -> uint8 pattern indexes for tm_fully_connected_lut_dsp_s8t2.c,
-    one per group of 4: 27 (t0 + 1) + 9 (t1 + 1) + 3 (t2 + 1) + t3 + 1, rows padded to whole
-    chunks of LUT_CHUNK groups with zeros (index 40). Blocks of BLOCK channels hold, per
+    one per group of 4: 27 (t0 + 1) + 9 (t1 + 1) + 3 (t2 + 1) + t3 + 1, plus 81 (k mod
+    LUT_TABLES) in chunk k, rows padded to whole chunks of LUT_CHUNK groups with zeros (index 40). Blocks of BLOCK channels hold, per
     chunk, [group][channel] bytes; then the plain rows, chunk by chunk."""
     channels, depth = signs.shape
     span = GROUP * LUT_CHUNK
@@ -66,7 +67,9 @@ def pack_lut_codes(signs: np.ndarray) -> np.ndarray:
     padded = np.zeros((channels, chunks * span), dtype=np.int64)
     padded[:, :depth] = signs
     digits = padded.reshape(channels, chunks, LUT_CHUNK, GROUP) + 1
-    index = (digits @ np.array([27, 9, 3, 1])).astype(np.uint8)     # channel, chunk, group
+    index = digits @ np.array([27, 9, 3, 1])                          # channel, chunk, group
+    # chunk k reads table k mod LUT_TABLES of the pass that builds it, 81 k entries further
+    index = (index + 81 * (np.arange(chunks) % LUT_TABLES)[None, :, None]).astype(np.uint8)
     blocked = channels // BLOCK * BLOCK
     blocks = index[:blocked].reshape(channels // BLOCK, BLOCK, chunks, LUT_CHUNK)
     blocks = blocks.transpose(0, 2, 3, 1)                             # block, chunk, group, ch

@@ -126,7 +126,8 @@ static inline int32_t tm_t2_lut_reads(const int16_t *table, const uint8_t *c, in
            + table[4 * c[3 * step] + 3];
 }
 
-/* A block's reads of `tables` (1 to 3) consecutive chunks added to from[0..3], into acc:
+/* A block's reads of `tables` (1 to 3) consecutive chunks added to from[0..3], into acc
+ * (`tables` 0: one chunk whose last two groups are padding, left unread):
  * c holds [chunk][group][channel] bytes. Chunk k of a pass has its indexes stored plus
  * 81 k, so the same base registers reach its table, 81 entries after the one before. In
  * assembly on DSP cores: one base register per group makes each read one LDRSH with the
@@ -148,6 +149,9 @@ static inline void tm_t2_lut_block(const int16_t *table, const uint8_t *c, int32
 #define TM_T2_LUT_CHUNK_READS(base)                                                      \
     TM_T2_LUT_CHANNEL(a0, 0, base) TM_T2_LUT_CHANNEL(a1, 1, base)                          \
     TM_T2_LUT_CHANNEL(a2, 2, base) TM_T2_LUT_CHANNEL(a3, 3, base)
+#define TM_T2_LUT_HALF(a, ch) TM_T2_LUT_READ(a, ch, t0) TM_T2_LUT_READ(a, ch + 4, t1)
+#define TM_T2_LUT_HALF_READS                                                             \
+    TM_T2_LUT_HALF(a0, 0) TM_T2_LUT_HALF(a1, 1) TM_T2_LUT_HALF(a2, 2) TM_T2_LUT_HALF(a3, 3)
 #define TM_T2_LUT_OPERANDS                                                               \
     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [e] "=&r"(e)              \
     : [c] "r"(c), [t0] "r"(table), [t1] "r"(t1), [t2] "r"(t2), [t3] "r"(t3)                 \
@@ -157,9 +161,13 @@ static inline void tm_t2_lut_block(const int16_t *table, const uint8_t *c, int32
                 TM_T2_LUT_OPERANDS);
     } else if (tables == 2) {
         __asm__(TM_T2_LUT_CHUNK_READS(0) TM_T2_LUT_CHUNK_READS(16) TM_T2_LUT_OPERANDS);
-    } else {
+    } else if (tables == 1) {
         __asm__(TM_T2_LUT_CHUNK_READS(0) TM_T2_LUT_OPERANDS);
+    } else {   /* a chunk of 2 groups (a layer of 8 inputs or fewer): their reads alone */
+        __asm__(TM_T2_LUT_HALF_READS TM_T2_LUT_OPERANDS);
     }
+#undef TM_T2_LUT_HALF_READS
+#undef TM_T2_LUT_HALF
 #undef TM_T2_LUT_OPERANDS
 #undef TM_T2_LUT_CHUNK_READS
 #undef TM_T2_LUT_CHANNEL
@@ -171,7 +179,7 @@ static inline void tm_t2_lut_block(const int16_t *table, const uint8_t *c, int32
 #else
     for (int32_t ch = 0; ch < 4; ++ch) {
         int32_t a = from[ch];
-        for (int32_t k = 0; k < tables; ++k) {
+        for (int32_t k = 0; k < TM_MAX(tables, 1); ++k) {
             a += tm_t2_lut_reads(table, c + k * 4 * TM_T2_LUT_CHUNK + ch, TM_GEMM_BLOCK);
         }
         acc[ch] = a;
@@ -207,8 +215,9 @@ int tm_fully_connected_lut_dsp_s8t2(const tm_fully_connected_s8_params *p,
                                 p->input_offset, table + k * table_words);
             }
             const uint8_t *c = codes + k0 * chunk_bytes;
+            const int32_t reads = n_in <= 8 ? 0 : tables;
             for (int32_t oc = 0; oc < blocked; oc += TM_GEMM_BLOCK, c += chunks * chunk_bytes) {
-                tm_t2_lut_block(entries, c, tables, from + oc, acc + oc);
+                tm_t2_lut_block(entries, c, reads, from + oc, acc + oc);
             }
             const uint8_t *row = codes + blocked * chunks * TM_T2_LUT_CHUNK + k0 * TM_T2_LUT_CHUNK;
             for (int32_t oc = blocked; oc < n_out; ++oc, row += chunks * TM_T2_LUT_CHUNK) {

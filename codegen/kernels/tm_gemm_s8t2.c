@@ -89,10 +89,33 @@ static uint32_t tm_t2_dot_row(const uint32_t *x, const uint8_t *w, int32_t step,
     return a;
 }
 
-/* One column against a block of four channels (4 code bytes per group): acc[channel]. */
+/* One column against a block of four channels (4 code bytes per group), groups >= 1:
+ * acc[channel]. */
 static void tm_t2_dot_1x4(const uint32_t *x, const uint8_t *w, int32_t groups, uint32_t acc[4])
 {
     uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+#if TM_DSP_ACLE
+    uint32_t u, m1, m2;
+#define TM_T2_1X4_CHANNEL(a, ch)                                                         \
+    "ldrb %[m1], [%[w], #" #ch "]\n\t"                                                   \
+    "add %[m1], %[lut], %[m1], lsl #3\n\t"                                               \
+    "ldrd %[m1], %[m2], [%[m1]]\n\t"                                                     \
+    "usada8 %[" #a "], %[u], %[m1], %[" #a "]\n\t"                                       \
+    "usada8 %[" #a "], %[u], %[m2], %[" #a "]\n\t"
+    __asm__ volatile("1:\n\t"
+                     "ldr %[u], [%[x]], #4\n\t"
+                     TM_T2_1X4_CHANNEL(a0, 0) TM_T2_1X4_CHANNEL(a1, 1)
+                     TM_T2_1X4_CHANNEL(a2, 2) TM_T2_1X4_CHANNEL(a3, 3)
+                     "adds %[w], %[w], #4\n\t"
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x),
+                       [w] "+r"(w), [n] "+r"(groups), [u] "=&r"(u), [m1] "=&r"(m1),
+                       [m2] "=&r"(m2)
+                     : [lut] "r"(tm_t2_masks)
+                     : "cc", "memory");
+#undef TM_T2_1X4_CHANNEL
+#else
     for (int32_t g = 0; g < groups; ++g, w += 4) {
         const uint32_t u = x[g];
         const uint32_t *m0 = tm_t2_masks[w[0]], *m1 = tm_t2_masks[w[1]];
@@ -102,6 +125,7 @@ static void tm_t2_dot_1x4(const uint32_t *x, const uint8_t *w, int32_t groups, u
         a2 = tm_usada8(u, m2[1], tm_usada8(u, m2[0], a2));
         a3 = tm_usada8(u, m3[1], tm_usada8(u, m3[0], a3));
     }
+#endif
     acc[0] = a0;
     acc[1] = a1;
     acc[2] = a2;

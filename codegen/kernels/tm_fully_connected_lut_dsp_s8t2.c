@@ -229,11 +229,13 @@ int tm_fully_connected_lut_dsp_s8t2(const tm_fully_connected_s8_params *p,
             }
         }
         int8_t *y = output + b * n_out;
-        if (o.common && !gain) {   /* nearly every layer: right shifts, the whole int8 range */
+        if (o.lo == -128 && o.hi == 127 && !gain) {   /* nearly every layer: all of int8 */
             for (int32_t oc = 0; oc < n_out; ++oc) {
                 const int32_t right = -shift[oc];
-                y[oc] = (int8_t)tm_ssat(tm_gemm_right(acc[oc], multiplier[oc], 1 << (right - 1),
-                                                      right) + o.output_offset, 8);
+                const int32_t v = right > 0 ? tm_gemm_right(acc[oc], multiplier[oc],
+                                                            1 << (right - 1), right)
+                                            : tm_gemm_left(acc[oc], multiplier[oc], 1 - right);
+                y[oc] = (int8_t)tm_ssat(v + o.output_offset, 8);
             }
         } else {
             for (int32_t oc = 0; oc < n_out; ++oc) {

@@ -146,7 +146,8 @@ void tm_gemm_t2_4_columns(const uint32_t *x, const uint8_t *codes, int32_t group
     const int32_t blocked = channels / TM_GEMM_BLOCK * TM_GEMM_BLOCK;
     const uint8_t *block = codes;
     int32_t oc = 0;
-    if (o->common && !w->gain) {   /* nearly every layer: as tm_gemm_4_columns's own loop */
+    if (o->lo == -128 && o->hi == 127 && !w->gain) {
+        /* nearly every layer: the whole int8 range, a shift either way per channel */
         const int32_t off = o->output_offset;
         int8_t *y1 = y + stride, *y2 = y + 2 * stride, *y3 = y + 3 * stride;
         for (; oc < blocked; ++oc) {
@@ -155,12 +156,22 @@ void tm_gemm_t2_4_columns(const uint32_t *x, const uint8_t *codes, int32_t group
             if ((oc & 3) == 3) {
                 block += TM_GEMM_BLOCK * groups;
             }
-            const int32_t t = o->offset_terms[oc], m = o->multiplier[oc], right = -o->shift[oc];
-            const int32_t half = 1 << (right - 1);
-            y[oc] = (int8_t)tm_ssat(tm_gemm_right((int32_t)(sums[0] >> 1) + t, m, half, right) + off, 8);
-            y1[oc] = (int8_t)tm_ssat(tm_gemm_right((int32_t)(sums[1] >> 1) + t, m, half, right) + off, 8);
-            y2[oc] = (int8_t)tm_ssat(tm_gemm_right((int32_t)(sums[2] >> 1) + t, m, half, right) + off, 8);
-            y3[oc] = (int8_t)tm_ssat(tm_gemm_right((int32_t)(sums[3] >> 1) + t, m, half, right) + off, 8);
+            const int32_t t = o->offset_terms[oc], m = o->multiplier[oc], shift = o->shift[oc];
+            const int32_t a0 = (int32_t)(sums[0] >> 1) + t, a1 = (int32_t)(sums[1] >> 1) + t;
+            const int32_t a2 = (int32_t)(sums[2] >> 1) + t, a3 = (int32_t)(sums[3] >> 1) + t;
+            if (shift < 0) {
+                const int32_t right = -shift, half = 1 << (right - 1);
+                y[oc] = (int8_t)tm_ssat(tm_gemm_right(a0, m, half, right) + off, 8);
+                y1[oc] = (int8_t)tm_ssat(tm_gemm_right(a1, m, half, right) + off, 8);
+                y2[oc] = (int8_t)tm_ssat(tm_gemm_right(a2, m, half, right) + off, 8);
+                y3[oc] = (int8_t)tm_ssat(tm_gemm_right(a3, m, half, right) + off, 8);
+            } else {
+                const int32_t left = shift + 1;
+                y[oc] = (int8_t)tm_ssat(tm_gemm_left(a0, m, left) + off, 8);
+                y1[oc] = (int8_t)tm_ssat(tm_gemm_left(a1, m, left) + off, 8);
+                y2[oc] = (int8_t)tm_ssat(tm_gemm_left(a2, m, left) + off, 8);
+                y3[oc] = (int8_t)tm_ssat(tm_gemm_left(a3, m, left) + off, 8);
+            }
         }
     }
     for (; oc < channels; ++oc) {

@@ -188,9 +188,14 @@ TM_DW_NOINLINE static void tm_dw_output(const int32_t *acc, int32_t rows,
 {
     const int32_t right = shift > 0 ? 0 : -shift;
     const int32_t out_w = g->out_w, out_c = g->out_c, pitch = g->out_pitch;
-    if (right == 0) {
-        tm_dw_output_rows(acc, rows, out_w, out_c, pitch, y, bias, multiplier, output_offset, 0,
-                          lo, hi, 0, 0);
+    if (right == 0) {   /* a left-shifting requantization: no rounding shift */
+        if (lo == -128 && hi == 127) {
+            tm_dw_output_rows(acc, rows, out_w, out_c, pitch, y, bias, multiplier,
+                              output_offset, 0, lo, hi, 0, 1);
+        } else {
+            tm_dw_output_rows(acc, rows, out_w, out_c, pitch, y, bias, multiplier,
+                              output_offset, 0, lo, hi, 0, 0);
+        }
         return;
     }
     const int32_t round = (1 << (right - 1)) + output_offset * (1 << right);

@@ -143,12 +143,14 @@ void tm_gemm_t2_4_columns(const uint32_t *x, const uint8_t *codes, int32_t group
                           int32_t channels, const tm_gemm_output *o, const tm_t2_weights *w,
                           int8_t *y, int32_t stride)
 {
+    /* locals: the int8 stores below may alias *o and *w, which would be read again */
+    const int32_t *terms = o->offset_terms, *multiplier = o->multiplier, *shift = o->shift;
+    const int32_t off = o->output_offset;
     const int32_t blocked = channels / TM_GEMM_BLOCK * TM_GEMM_BLOCK;
     const uint8_t *block = codes;
     int32_t oc = 0;
     if (o->lo == -128 && o->hi == 127 && !w->gain) {
         /* nearly every layer: the whole int8 range, a shift either way per channel */
-        const int32_t off = o->output_offset;
         int8_t *y1 = y + stride, *y2 = y + 2 * stride, *y3 = y + 3 * stride;
         for (; oc < blocked; ++oc) {
             uint32_t sums[4] = {0, 0, 0, 0};
@@ -156,24 +158,24 @@ void tm_gemm_t2_4_columns(const uint32_t *x, const uint8_t *codes, int32_t group
             if ((oc & 3) == 3) {
                 block += TM_GEMM_BLOCK * groups;
             }
-            const int32_t t = o->offset_terms[oc], m = o->multiplier[oc], shift = o->shift[oc];
+            const int32_t t = terms[oc], m = multiplier[oc], s = shift[oc];
             const int32_t a0 = (int32_t)(sums[0] >> 1) + t, a1 = (int32_t)(sums[1] >> 1) + t;
             const int32_t a2 = (int32_t)(sums[2] >> 1) + t, a3 = (int32_t)(sums[3] >> 1) + t;
-            if (shift < 0) {
-                const int32_t right = -shift, half = 1 << (right - 1);
+            if (s < 0) {
+                const int32_t right = -s, half = 1 << (right - 1);
                 y[oc] = (int8_t)tm_ssat(tm_gemm_right(a0, m, half, right) + off, 8);
                 y1[oc] = (int8_t)tm_ssat(tm_gemm_right(a1, m, half, right) + off, 8);
                 y2[oc] = (int8_t)tm_ssat(tm_gemm_right(a2, m, half, right) + off, 8);
                 y3[oc] = (int8_t)tm_ssat(tm_gemm_right(a3, m, half, right) + off, 8);
             } else {
-                const int32_t left = shift + 1;
-                y[oc] = (int8_t)tm_ssat(tm_gemm_left(a0, m, left) + off, 8);
-                y1[oc] = (int8_t)tm_ssat(tm_gemm_left(a1, m, left) + off, 8);
-                y2[oc] = (int8_t)tm_ssat(tm_gemm_left(a2, m, left) + off, 8);
-                y3[oc] = (int8_t)tm_ssat(tm_gemm_left(a3, m, left) + off, 8);
+                y[oc] = (int8_t)tm_ssat(tm_gemm_left(a0, m, s + 1) + off, 8);
+                y1[oc] = (int8_t)tm_ssat(tm_gemm_left(a1, m, s + 1) + off, 8);
+                y2[oc] = (int8_t)tm_ssat(tm_gemm_left(a2, m, s + 1) + off, 8);
+                y3[oc] = (int8_t)tm_ssat(tm_gemm_left(a3, m, s + 1) + off, 8);
             }
         }
     }
+    const int32_t *gain = w->gain, *bias = w->bias;
     for (; oc < channels; ++oc) {
         uint32_t sums[4] = {0, 0, 0, 0};
         if (oc < blocked) {
@@ -184,11 +186,11 @@ void tm_gemm_t2_4_columns(const uint32_t *x, const uint8_t *codes, int32_t group
         } else {
             tm_t2_dot_4x1(x, codes + oc * groups, 1, groups, sums);
         }
-        const int32_t t = o->offset_terms[oc];
+        const int32_t t = terms[oc];
         int32_t a0 = (int32_t)(sums[0] >> 1) + t, a1 = (int32_t)(sums[1] >> 1) + t;
         int32_t a2 = (int32_t)(sums[2] >> 1) + t, a3 = (int32_t)(sums[3] >> 1) + t;
-        if (w->gain) {
-            const int32_t q = w->gain[oc], b = w->bias[oc];
+        if (gain) {
+            const int32_t q = gain[oc], b = bias[oc];
             a0 = a0 * q + b;
             a1 = a1 * q + b;
             a2 = a2 * q + b;

@@ -136,48 +136,24 @@ static void tm_t2_dot_1x4(const uint32_t *x, const uint8_t *w, int32_t groups, u
 static inline int32_t tm_t2_acc(const tm_gemm_output *o, const tm_t2_weights *w, int32_t oc,
                                 uint32_t sum)
 {
-    return tm_t2_finish(w, oc, (int32_t)(sum >> 1) + o->offset_terms[oc]);
+    return tm_t2_finish(w, oc, (int32_t)(sum + (uint32_t)o->offset_terms[oc]) >> 1);
 }
 
-void tm_gemm_t2_4_columns(const uint32_t *x, const uint8_t *codes, int32_t groups,
-                          int32_t channels, const tm_gemm_output *o, const tm_t2_weights *w,
-                          int8_t *y, int32_t stride)
+/* Channels from oc on, any output stage (tm_store4), with or without a gain. Apart from the
+ * common loop, so that one keeps its registers. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void tm_t2_4_columns_any(const uint32_t *x, const uint8_t *codes, int32_t groups,
+                                int32_t channels, int32_t oc, const uint8_t *block,
+                                const tm_gemm_output *o, const tm_t2_weights *w, int8_t *y,
+                                int32_t stride)
 {
-    /* locals: the int8 stores below may alias *o and *w, which would be read again */
-    const int32_t *terms = o->offset_terms, *multiplier = o->multiplier, *shift = o->shift;
-    const int32_t off = o->output_offset;
     const int32_t blocked = channels / TM_GEMM_BLOCK * TM_GEMM_BLOCK;
-    const uint8_t *block = codes;
-    int32_t oc = 0;
-    if (o->lo == -128 && o->hi == 127 && !w->gain) {
-        /* nearly every layer: the whole int8 range, a shift either way per channel */
-        int8_t *y1 = y + stride, *y2 = y + 2 * stride, *y3 = y + 3 * stride;
-        for (; oc < blocked; ++oc) {
-            uint32_t sums[4] = {0, 0, 0, 0};
-            tm_t2_dot_4x1(x, block + (oc & 3), TM_GEMM_BLOCK, groups, sums);
-            if ((oc & 3) == 3) {
-                block += TM_GEMM_BLOCK * groups;
-            }
-            const int32_t t = terms[oc], m = multiplier[oc], s = shift[oc];
-            const int32_t a0 = (int32_t)(sums[0] >> 1) + t, a1 = (int32_t)(sums[1] >> 1) + t;
-            const int32_t a2 = (int32_t)(sums[2] >> 1) + t, a3 = (int32_t)(sums[3] >> 1) + t;
-            if (s < 0) {
-                const int32_t right = -s, half = 1 << (right - 1);
-                y[oc] = (int8_t)tm_ssat(tm_gemm_right(a0, m, half, right) + off, 8);
-                y1[oc] = (int8_t)tm_ssat(tm_gemm_right(a1, m, half, right) + off, 8);
-                y2[oc] = (int8_t)tm_ssat(tm_gemm_right(a2, m, half, right) + off, 8);
-                y3[oc] = (int8_t)tm_ssat(tm_gemm_right(a3, m, half, right) + off, 8);
-            } else {
-                y[oc] = (int8_t)tm_ssat(tm_gemm_left(a0, m, s + 1) + off, 8);
-                y1[oc] = (int8_t)tm_ssat(tm_gemm_left(a1, m, s + 1) + off, 8);
-                y2[oc] = (int8_t)tm_ssat(tm_gemm_left(a2, m, s + 1) + off, 8);
-                y3[oc] = (int8_t)tm_ssat(tm_gemm_left(a3, m, s + 1) + off, 8);
-            }
-        }
-    }
-    const int32_t *gain = w->gain, *bias = w->bias;
+    const int32_t *terms = o->offset_terms, *gain = w->gain, *bias = w->bias;
     for (; oc < channels; ++oc) {
-        uint32_t sums[4] = {0, 0, 0, 0};
+        const uint32_t t = (uint32_t)terms[oc];
+        uint32_t sums[4] = {t, t, t, t};
         if (oc < blocked) {
             tm_t2_dot_4x1(x, block + (oc & 3), TM_GEMM_BLOCK, groups, sums);
             if ((oc & 3) == 3) {
@@ -186,9 +162,8 @@ void tm_gemm_t2_4_columns(const uint32_t *x, const uint8_t *codes, int32_t group
         } else {
             tm_t2_dot_4x1(x, codes + oc * groups, 1, groups, sums);
         }
-        const int32_t t = terms[oc];
-        int32_t a0 = (int32_t)(sums[0] >> 1) + t, a1 = (int32_t)(sums[1] >> 1) + t;
-        int32_t a2 = (int32_t)(sums[2] >> 1) + t, a3 = (int32_t)(sums[3] >> 1) + t;
+        int32_t a0 = (int32_t)sums[0] >> 1, a1 = (int32_t)sums[1] >> 1;
+        int32_t a2 = (int32_t)sums[2] >> 1, a3 = (int32_t)sums[3] >> 1;
         if (gain) {
             const int32_t q = gain[oc], b = bias[oc];
             a0 = a0 * q + b;
@@ -197,6 +172,46 @@ void tm_gemm_t2_4_columns(const uint32_t *x, const uint8_t *codes, int32_t group
             a3 = a3 * q + b;
         }
         tm_store4(o, oc, a0, a1, a2, a3, y + oc, stride);
+    }
+}
+
+void tm_gemm_t2_4_columns(const uint32_t *x, const uint8_t *codes, int32_t groups,
+                          int32_t channels, const tm_gemm_output *o, const tm_t2_weights *w,
+                          int8_t *y, int32_t stride)
+{
+    const int32_t blocked = channels / TM_GEMM_BLOCK * TM_GEMM_BLOCK;
+    const uint8_t *block = codes;
+    int32_t oc = 0;
+    if (o->lo == -128 && o->hi == 127 && !w->gain) {
+        /* nearly every layer: the whole int8 range, a shift either way per channel; locals,
+         * as the int8 stores may alias *o */
+        const int32_t *terms = o->offset_terms, *multiplier = o->multiplier, *shift = o->shift;
+        const int32_t off = o->output_offset;
+        int8_t *y1 = y + stride, *y2 = y + 2 * stride, *y3 = y + 3 * stride;
+        for (; oc < blocked; ++oc) {
+            const uint32_t t = (uint32_t)terms[oc];
+            uint32_t sums[4] = {t, t, t, t};   /* the doubled accumulators (tm_gemm_s8t2.h) */
+            tm_t2_dot_4x1(x, block + (oc & 3), TM_GEMM_BLOCK, groups, sums);
+            if ((oc & 3) == 3) {
+                block += TM_GEMM_BLOCK * groups;
+            }
+            const int32_t m = multiplier[oc], s = shift[oc];
+            if (s < 0) {
+                const int32_t right = -s, half = 1 << (right - 1);
+                y[oc] = (int8_t)tm_ssat(tm_t2_right(sums[0], m, half, right) + off, 8);
+                y1[oc] = (int8_t)tm_ssat(tm_t2_right(sums[1], m, half, right) + off, 8);
+                y2[oc] = (int8_t)tm_ssat(tm_t2_right(sums[2], m, half, right) + off, 8);
+                y3[oc] = (int8_t)tm_ssat(tm_t2_right(sums[3], m, half, right) + off, 8);
+            } else {
+                y[oc] = (int8_t)tm_ssat(tm_smmulr((int32_t)(sums[0] << s), m) + off, 8);
+                y1[oc] = (int8_t)tm_ssat(tm_smmulr((int32_t)(sums[1] << s), m) + off, 8);
+                y2[oc] = (int8_t)tm_ssat(tm_smmulr((int32_t)(sums[2] << s), m) + off, 8);
+                y3[oc] = (int8_t)tm_ssat(tm_smmulr((int32_t)(sums[3] << s), m) + off, 8);
+            }
+        }
+    }
+    if (oc < channels) {
+        tm_t2_4_columns_any(x, codes, groups, channels, oc, block, o, w, y, stride);
     }
 }
 

@@ -10,9 +10,10 @@
  * padding of the row to a multiple of 4 counts as zeros), and with u = x + 128,
  *   sum(t (x + input_offset)) = (A >> 1) + (input_offset - 128) sum(t) - (K >> 1)
  * exactly (A and K have one parity). The constant is folded per channel with the bias
- * (tinyml/kernels/gemm_s8t2.py): terms = bias + (input_offset - 128) sum(t) - (K >> 1), or
- * without the bias where the channel's weights are +-q, q != 1 (then acc = q * sum + bias).
- * The accumulator then meets the int8 GEMM's output stage (tm_gemm_s8.h).
+ * (tinyml/kernels/gemm_s8t2.py), doubled: the USADA8 sums start from offset_terms =
+ * 2 (bias + (input_offset - 128) sum(t) - (K >> 1)) - (K & 1) and end at twice the int8
+ * accumulator, which is what the output stage's SMMULR wants (tm_t2_right); halved, where the
+ * channel's weights are +-q with q != 1, without the bias: then acc = q * sum + bias.
  *
  * The sign planes of a group of four weights come from its byte of 2-bit codes
  * (tinyml/dtypes.py) through one 256-entry table of mask pairs. Codes are laid out as the
@@ -50,6 +51,15 @@ static inline void tm_column_padded_u8(uint32_t *column, const int8_t *x, int32_
         }
         tm_column_u8(column + whole / 4 * step, group, 4, step);
     }
+}
+
+/* TFLite's rounding doubling high multiply and rounding right shift of acc from twice it,
+ * acc2 = 2 acc (tm_gemm_right without its doubling). */
+static inline int32_t tm_t2_right(uint32_t acc2, int32_t multiplier, int32_t half,
+                                  int32_t right)
+{
+    const int32_t x = tm_smmulr((int32_t)acc2, multiplier);
+    return (x + half + (x >> 31)) >> right;
 }
 
 /* The bias and gain of one output channel: acc = sum * gain + bias where the weights are

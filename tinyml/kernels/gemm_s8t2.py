@@ -91,7 +91,8 @@ def ternary_gemm(values: np.ndarray, bias: np.ndarray | None, input_offset: int,
     """The constants for weights `values` ([channels, depth], +-q per channel), or None where
     the int8 output stage is not exact for them (gemm_output). `lut`: for the table kernel,
     whose sums are sum(t (x + input_offset)) already; else for the USADA8 ones, whose sums
-    need (input_offset - 128) sum(t) - K / 2 added (tm_gemm_s8t2.h)."""
+    start from the doubled constant 2 ((input_offset - 128) sum(t) - K / 2 [+ bias]) - (K mod
+    2) and end at twice the accumulator (tm_gemm_s8t2.h)."""
     out = gemm_output(values, bias, input_offset, multiplier, shift)
     if out is None:
         return None
@@ -103,16 +104,20 @@ def ternary_gemm(values: np.ndarray, bias: np.ndarray | None, input_offset: int,
     s = signs.sum(axis=1)
     # out.terms = bias + input_offset * sum(values), or a dead channel's constant
     exact = out.terms.astype(np.int64) - q * input_offset * s
+    parity = np.zeros_like(s)
     if lut:
         base = np.zeros_like(s)
     else:
         minus = (signs < 0).sum(axis=1)
         zeros = -(-depth // GROUP) * GROUP - minus - (signs > 0).sum(axis=1)
         base = (input_offset - 128) * s - ((510 * minus + 255 * zeros) >> 1)
+        parity = zeros & 1          # of K = 510 n(-1) + 255 n(0), and so of the sums
     if np.all(q == 1):
         terms, gain, bias_out = base + exact, None, None
     else:
         terms, gain, bias_out = base, q.astype(np.int32), exact
+    if not lut:     # the USADA8 sums start from the doubled terms (tm_gemm_s8t2.h)
+        terms = 2 * terms - parity
     for a in (terms, bias_out):
         if a is not None and np.any(np.abs(a) > INT32_MAX):
             return None

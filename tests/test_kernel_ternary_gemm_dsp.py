@@ -22,6 +22,7 @@ from test_op_fully_connected import fc_graph
 from conv_cases import NONE, RELU
 from tinyml.dtypes import unpack_ternary
 from tinyml.kernels import VARIANTS, fully_connected_lut_dsp_s8t2, select
+from tinyml.kernels.conv2d_1x1_dsp_s8t2 import one_by_one
 from tinyml.kernels.gemm_s8t2 import pack_codes, pack_lut_codes
 from tinyml.targets.cores import CORES
 from variant_checks import M4, assert_board_matches_ref, assert_host_matches_ref
@@ -49,19 +50,29 @@ def test_codes_layout():
         np.testing.assert_array_equal(unpack_ternary(row, 13), signs[oc])
 
 
-@pytest.mark.parametrize("case", range(len(POINTWISE)))
+#: the int8 pointwise cases, and strided 1x1 layers (ResNet-8's shortcuts), which the ternary
+#: kernel reads in place
+ONE_BY_ONE = POINTWISE + [
+    (1, 9, 8, 16, 12, (1, 1), (2, 2), (1, 1), "valid", 1, NONE),
+    (2, 7, 6, 8, 6, (1, 1), (2, 1), (1, 1), "valid", 1, RELU),
+    (1, 5, 11, 12, 5, (1, 1), (1, 3), (1, 1), "valid", 1, NONE),
+]
+
+
+@pytest.mark.parametrize("case", range(len(ONE_BY_ONE)))
 @pytest.mark.parametrize("gain", [False, True])
 def test_pointwise_chosen_bit_exact_and_regions(case, gain, tmp_path):
     rng = np.random.default_rng(300 + case)
-    g = ternary_graph(conv_graph(rng, POINTWISE[case], "int8", per_channel=case % 2 == 0,
+    g = ternary_graph(conv_graph(rng, ONE_BY_ONE[case], "int8", per_channel=case % 2 == 0,
                                  bias=case != 3), rng, random_gain=gain)
     assert all(_kernel_on(g, "conv", c) == PW for c in DSP_CORES)
     assert all(_kernel_on(g, "conv", c) == "tm_conv2d_generic_s8t2" for c in PLAIN_CORES)
     assert_host_matches_ref(g, random_inputs(g, 3, rng), tmp_path / "host", sanitize=case < 2)
     assert_scratch_matches_c(select(g, M4)["conv"].call, tmp_path, None)
-    if POINTWISE[case][0] == 1 and POINTWISE[case][1] * POINTWISE[case][2] > 1:
+    out_h, out_w = g.tensor("y").shape[1:3]
+    if ONE_BY_ONE[case][0] == 1 and out_h * out_w > 1:
         ran = assert_regions_match_whole(g, "conv", M4, tmp_path, rng,
-                                         cuts=(min(3, POINTWISE[case][1]), 2))
+                                         cuts=(min(3, out_h), min(2, out_w)))
         assert ran == PW
 
 
@@ -120,6 +131,8 @@ def test_cortex_m4_bit_exact(gain, tmp_path):
     rng = np.random.default_rng(710)
     g = ternary_graph(conv_graph(rng, POINTWISE[1], "int8"), rng, random_gain=gain)
     assert_board_matches_ref(g, random_inputs(g, 3, rng), tmp_path / "pw")
+    g = ternary_graph(conv_graph(rng, ONE_BY_ONE[-3], "int8"), rng, random_gain=gain)
+    assert_board_matches_ref(g, random_inputs(g, 2, rng), tmp_path / "strided")
     g = ternary_graph(fc_graph(rng, 2, 77, 13, "int8", RELU), rng, random_gain=gain)
     assert_board_matches_ref(g, random_inputs(g, 3, rng), tmp_path / "fc")
     g = ternary_graph(fc_graph(rng, 2, 77, 21, "int8", RELU), rng, random_gain=gain)
@@ -134,7 +147,8 @@ def test_im2col_chosen_bit_exact_and_regions(case, gain, tmp_path):
     rng = np.random.default_rng(400 + case)
     g = ternary_graph(conv_graph(rng, GENERAL[case], "int8", per_channel=case % 2 == 0,
                                  bias=case != 2), rng, random_gain=gain)
-    assert all(_kernel_on(g, "conv", c) == IM2COL for c in DSP_CORES)
+    kernel = PW if one_by_one(g.nodes[0], g) else IM2COL    # a 1x1 layer reads in place
+    assert all(_kernel_on(g, "conv", c) == kernel for c in DSP_CORES)
     assert all(_kernel_on(g, "conv", c) == "tm_conv2d_generic_s8t2" for c in PLAIN_CORES)
     assert_host_matches_ref(g, random_inputs(g, 3, rng), tmp_path / "host", sanitize=case < 3)
     assert_scratch_matches_c(select(g, M4)["conv"].call, tmp_path, None)
@@ -142,4 +156,4 @@ def test_im2col_chosen_bit_exact_and_regions(case, gain, tmp_path):
     if GENERAL[case][0] == 1 and out_h * out_w > 1:
         ran = assert_regions_match_whole(g, "conv", M4, tmp_path, rng,
                                          cuts=(min(3, out_h), min(2, out_w)))
-        assert ran == IM2COL
+        assert ran == kernel

@@ -3,10 +3,9 @@ codegen/kernels/tm_gemm_s8t2.h, one input row against four output rows, no weigh
 
 from __future__ import annotations
 
-from ..ops.base import Arg, tensor_args
 from ..ops.fully_connected import prepare_int8
 from ..targets.cores import DSP
-from .gemm_s8t2 import gemm_call, layer_gemm
+from .gemm_s8t2 import fully_connected_call, layer_gemm
 from .registry import variant
 
 
@@ -22,15 +21,4 @@ def scratch_bytes(node, graph) -> int:
 @variant(op="FullyConnected", act="int8", weights="ternary", features=(DSP,), condition=_applies,
          reason="DSP, ternary: USADA8 GEMM 1 row x 4 outputs", scratch=scratch_bytes, priority=20)
 def tm_fully_connected_dsp_s8t2(node, graph):
-    x, w = (graph.tensor(n) for n in node.inputs[:2])
-    p = prepare_int8(node, graph)
-    n_out, n_in = w.shape
-    gemm = layer_gemm(node, graph, p)
-    return gemm_call("tm_fully_connected_dsp_s8t2",
-                     (Arg("params"), tensor_args(node.inputs[0])[0], *gemm.args(),
-                      *tensor_args(node.outputs[0]), Arg("scratch")),
-                     "tm_fully_connected_s8_params",
-                     (("batches", x.size // n_in), ("in_features", n_in), ("out_features", n_out),
-                      ("input_offset", p.input_offset), ("output_offset", p.output_offset),
-                      ("act_min", p.act_min), ("act_max", p.act_max)),
-                     gemm.consts())
+    return fully_connected_call("tm_fully_connected_dsp_s8t2", node, graph, lut=False)

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..dtypes import pack_ternary
 from ..ops.base import Arg, ConstArray, KernelCall
+from ..ops.fully_connected import prepare_int8 as prepare_fc_int8
 from .gemm_s8 import BLOCK, GROUP, GemmOutput, gemm_output
 from .output_stage import INT32_MAX, node_bias
 
@@ -139,3 +140,19 @@ def gemm_call(kernel: str, args, params_type: str, params, consts) -> KernelCall
     """A ternary DSP GEMM kernel's call: its own C file and the shared loops."""
     return KernelCall(kernel=kernel, sources=(kernel + ".c", *SOURCES), args=tuple(args),
                       params_type=params_type, params=tuple(params), consts=tuple(consts))
+
+
+def fully_connected_call(kernel: str, node, graph, lut: bool) -> KernelCall:
+    """The call of a ternary fully connected kernel: tm_fully_connected_s8_params and the
+    constants of ternary_gemm."""
+    x, w = (graph.tensor(n) for n in node.inputs[:2])
+    p = prepare_fc_int8(node, graph)
+    n_out, n_in = w.shape
+    gemm = layer_gemm(node, graph, p, lut)
+    return gemm_call(kernel, (Arg("params"), Arg("tensor", node.inputs[0]), *gemm.args(),
+                              Arg("tensor", node.outputs[0]), Arg("scratch")),
+                     "tm_fully_connected_s8_params",
+                     (("batches", x.size // n_in), ("in_features", n_in), ("out_features", n_out),
+                      ("input_offset", p.input_offset), ("output_offset", p.output_offset),
+                      ("act_min", p.act_min), ("act_max", p.act_max)),
+                     gemm.consts())

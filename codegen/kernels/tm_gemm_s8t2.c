@@ -90,10 +90,10 @@ static uint32_t tm_t2_dot_row(const uint32_t *x, const uint8_t *w, int32_t step,
 }
 
 /* One column against a block of four channels (4 code bytes per group), groups >= 1:
- * acc[channel]. */
+ * acc[channel] += both planes' sums. */
 static void tm_t2_dot_1x4(const uint32_t *x, const uint8_t *w, int32_t groups, uint32_t acc[4])
 {
-    uint32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
 #if TM_DSP_ACLE
     uint32_t u, m1, m2;
 #define TM_T2_1X4_CHANNEL(a, ch)                                                         \
@@ -219,10 +219,27 @@ void tm_gemm_t2_1_column(const uint32_t *x, const uint8_t *codes, int32_t groups
                          int32_t channels, const tm_gemm_output *o, const tm_t2_weights *w,
                          int8_t *y)
 {
+    const int32_t *terms = o->offset_terms;
     const int32_t blocked = channels / TM_GEMM_BLOCK * TM_GEMM_BLOCK;
     int32_t oc = 0;
+    if (o->lo == -128 && o->hi == 127 && !w->gain) {
+        /* the whole int8 range, a shift either way per channel, from the doubled sums */
+        const int32_t *multiplier = o->multiplier, *shift = o->shift;
+        const int32_t off = o->output_offset;
+        for (; oc < blocked; oc += TM_GEMM_BLOCK) {
+            uint32_t sums[4] = {(uint32_t)terms[oc], (uint32_t)terms[oc + 1],
+                                (uint32_t)terms[oc + 2], (uint32_t)terms[oc + 3]};
+            tm_t2_dot_1x4(x, codes + oc * groups, groups, sums);
+            for (int32_t c = 0; c < 4; ++c) {
+                const int32_t m = multiplier[oc + c], s = shift[oc + c];
+                const int32_t v = s < 0 ? tm_t2_right(sums[c], m, 1 << (-s - 1), -s)
+                                        : tm_smmulr((int32_t)(sums[c] << s), m);
+                y[oc + c] = (int8_t)tm_ssat(v + off, 8);
+            }
+        }
+    }
     for (; oc < blocked; oc += TM_GEMM_BLOCK) {
-        uint32_t sums[4];
+        uint32_t sums[4] = {0, 0, 0, 0};
         tm_t2_dot_1x4(x, codes + oc * groups, groups, sums);
         for (int32_t c = 0; c < 4; ++c) {
             y[oc + c] = tm_store1(o, oc + c, tm_t2_acc(o, w, oc + c, sums[c]));

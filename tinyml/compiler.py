@@ -11,9 +11,9 @@ from .codegen.lower import ModelCode
 from .errors import UnsupportedError, UsageError
 from .frontends import load_model
 from .ir import Graph
+from .passes import run_pipeline
 from .plan.planner import PlanOptions
 from .quant.ternary import INNER, detect_int8, ternarize_graph
-from .passes import run_pipeline
 from .targets.budget import arena_budget
 from .targets.cores import get_core
 from .validate import validate_graph

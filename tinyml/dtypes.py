@@ -18,8 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import TinymlError
-
 
 @dataclass(frozen=True)
 class Dtype:
@@ -33,13 +31,6 @@ class Dtype:
     def nbytes(self, count: int) -> int:
         return -(-int(count) * self.bits // 8)
 
-    @property
-    def packed(self) -> bool:
-        return self.bits < 8
-
-
-TERNARY = Dtype("ternary", 2, np.int8, "uint8_t", "t2",
-                "4 signs per byte, sign i in bits 2i..2i+1: 00 = 0, 01 = +1, 11 = -1")
 
 DTYPES: dict[str, Dtype] = {d.name: d for d in (
     Dtype("float32", 32, np.float32, "float", "f32"),
@@ -49,23 +40,10 @@ DTYPES: dict[str, Dtype] = {d.name: d for d in (
     Dtype("int32", 32, np.int32, "int32_t", "s32"),
     Dtype("int64", 64, np.int64, "int64_t", "s64"),
     Dtype("bool", 8, np.bool_, "uint8_t", "b8"),
-    TERNARY,
+    # kernels on int8 activations and ternary weights are tm_<op>_<variant>_s8t2
+    Dtype("ternary", 2, np.int8, "uint8_t", "t2",
+          "4 signs per byte, sign i in bits 2i..2i+1: 00 = 0, 01 = +1, 11 = -1"),
 )}
-
-
-def dtype(name: str) -> Dtype:
-    try:
-        return DTYPES[name]
-    except KeyError:
-        raise TinymlError(f"unknown dtype {name!r}") from None
-
-
-def kernel_suffix(activations: str, weights: str | None = None) -> str:
-    """`s8` for int8 on int8 weights, `s8t2` for int8 activations on ternary weights."""
-    suffix = dtype(activations).suffix
-    if weights is not None and weights != activations:
-        suffix += dtype(weights).suffix
-    return suffix
 
 
 def channel_rows(w: np.ndarray, axis: int) -> np.ndarray:
@@ -83,10 +61,6 @@ def ternary_magnitudes(w: np.ndarray, axis: int) -> np.ndarray | None:
     if np.any((rows != 0) & (rows != top[:, None])):
         return None
     return top
-
-
-#: code of each ternary value in the 2-bit packing
-TERNARY_CODES = {0: 0b00, 1: 0b01, -1: 0b11}
 
 
 def pack_ternary(values: np.ndarray) -> np.ndarray:

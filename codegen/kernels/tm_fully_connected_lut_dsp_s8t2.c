@@ -200,7 +200,6 @@ int tm_fully_connected_lut_dsp_s8t2(const tm_fully_connected_s8_params *p,
     const int32_t table_words = TM_T2_LUT_PATTERNS * TM_T2_LUT_CHUNK / 2;
     const tm_gemm_output o = tm_gemm_output_of(offset_terms, multiplier, shift, n_out,
                                                p->output_offset, p->act_min, p->act_max);
-    const tm_t2_weights w = {gain, bias};
     int32_t *acc = (int32_t *)scratch;
     uint32_t *table = (uint32_t *)(acc + n_out);
     const int16_t *entries = (const int16_t *)table;
@@ -239,7 +238,7 @@ int tm_fully_connected_lut_dsp_s8t2(const tm_fully_connected_s8_params *p,
             }
         } else {
             for (int32_t oc = 0; oc < n_out; ++oc) {
-                y[oc] = tm_store1(&o, oc, tm_t2_finish(&w, oc, acc[oc]));
+                y[oc] = tm_store1(&o, oc, tm_trit_finish(acc[oc], gain, bias, oc));
             }
         }
     }

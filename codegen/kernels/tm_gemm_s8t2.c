@@ -136,7 +136,8 @@ static void tm_t2_dot_1x4(const uint32_t *x, const uint8_t *w, int32_t groups, u
 static inline int32_t tm_t2_acc(const tm_gemm_output *o, const tm_t2_weights *w, int32_t oc,
                                 uint32_t sum)
 {
-    return tm_t2_finish(w, oc, (int32_t)(sum + (uint32_t)o->offset_terms[oc]) >> 1);
+    return tm_trit_finish((int32_t)(sum + (uint32_t)o->offset_terms[oc]) >> 1, w->gain, w->bias,
+                          oc);
 }
 
 /* Channels from oc on, any output stage (tm_store4), with or without a gain. Apart from the

@@ -23,6 +23,7 @@
 #define TM_GEMM_S8T2_H
 
 #include "tm_gemm_s8.h"
+#include "tm_ternary.h"
 
 /* (s1 mask, s2 mask) of every byte of four 2-bit codes. */
 extern const uint32_t tm_t2_masks[256][2];
@@ -62,28 +63,12 @@ static inline int32_t tm_t2_right(uint32_t acc2, int32_t multiplier, int32_t hal
     return (x + half + (x >> 31)) >> right;
 }
 
-/* The bias and gain of one output channel: acc = sum * gain + bias where the weights are
- * +-q with some q != 1 (gain != NULL), else acc = sum (the bias is in the terms). */
+/* The gain and bias of the output channels: acc = sum * gain + bias where the weights are
+ * +-q with some q != 1 (gain != NULL), else acc = sum, the bias in the terms (bias NULL):
+ * tm_trit_finish. */
 typedef struct {
     const int32_t *gain, *bias;
 } tm_t2_weights;
-
-static inline int32_t tm_t2_finish(const tm_t2_weights *w, int32_t oc, int32_t sum)
-{
-    return w->gain ? sum * w->gain[oc] + w->bias[oc] : sum;
-}
-
-/* Where channel oc's first group byte is: blocks of 4 channels (bytes 4 apart) below
- * `blocked`, then plain rows. */
-static inline const uint8_t *tm_t2_row(const uint8_t *codes, int32_t groups, int32_t blocked,
-                                       int32_t oc)
-{
-    if (oc >= blocked) {
-        return codes + oc * groups;
-    }
-    const int32_t block = oc / TM_GEMM_BLOCK * TM_GEMM_BLOCK;
-    return codes + block * groups + (oc - block);
-}
 
 void tm_gemm_t2_4_columns(const uint32_t *x, const uint8_t *codes, int32_t groups,
                           int32_t channels, const tm_gemm_output *o, const tm_t2_weights *w,

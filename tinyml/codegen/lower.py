@@ -16,13 +16,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..dtypes import DTYPES
 from ..errors import ModelError
 from ..ir import Graph, Node, Tensor
 from ..kernels import select
 from ..kernels.regions import geometry_of, region_call
 from ..ops import get_op
 from ..ops.base import Arg, KernelCall
-from ..dtypes import DTYPES
 from ..plan.arena import ArenaPlan, BufferRequest
 from ..plan.layout import Layout
 from ..plan.patches import region_params

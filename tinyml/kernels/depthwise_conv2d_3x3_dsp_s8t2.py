@@ -10,12 +10,11 @@ from dataclasses import replace
 import numpy as np
 
 from ..dtypes import pack_ternary
-from ..ops.base import Arg, ConstArray
 from ..targets.cores import DSP
 from . import depthwise_dsp
 from .depthwise_conv2d_3x3_dsp_s8 import applies as applies_3x3
 from .registry import variant
-from .ternary import gain_consts, signs
+from .ternary import signs, with_ternary_weights
 
 KERNEL = "tm_depthwise_conv2d_3x3_dsp_s8t2"
 SOURCE = "tm_depthwise_conv2d_3x3_dsp_s8.c"
@@ -29,16 +28,12 @@ def scratch_bytes(node, graph) -> int:
 
 
 @variant(op="DepthwiseConv2D", act="int8", weights="ternary", features=(DSP,),
-         condition=applies_3x3, reason="3x3, DSP, ternary: codes read per channel, SMLAD without zero single taps",
+         condition=applies_3x3,
+         reason="3x3, DSP, ternary: codes read per channel, SMLAD without zero single taps",
          scratch=scratch_bytes, priority=30, region_scratch=depthwise_dsp.region_buffer_size)
 def tm_depthwise_conv2d_3x3_dsp_s8t2(node, graph):
-    call = depthwise_dsp.lower(KERNEL, node, graph)
+    call = replace(depthwise_dsp.lower(KERNEL, node, graph), sources=(SOURCE,))
     # signs channel by channel: [1, kh, kw, out_c] -> [out_c, kh * kw]
     per_channel = np.moveaxis(signs(node, graph)[0], -1, 0)
-    gain_args, gain_const = gain_consts(node, graph)
-    at = next(i for i, a in enumerate(call.args) if a.kind == "tensor" and a.ref == node.inputs[1])
-    args = (*call.args[:at], Arg("const", "weights"), *gain_args, *call.args[at + 1:])
     packed = np.concatenate([pack_ternary(per_channel), np.zeros(READ_PAST, np.uint8)])
-    weights = ConstArray("weights", "uint8_t", packed)
-    return replace(call, sources=(SOURCE,), args=args,
-                   consts=(weights, *gain_const, *call.consts))
+    return with_ternary_weights(call, node, graph, packed)

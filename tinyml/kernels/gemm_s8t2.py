@@ -13,6 +13,7 @@ from ..ops.base import Arg, ConstArray, KernelCall
 from ..ops.fully_connected import prepare_int8 as prepare_fc_int8
 from .gemm_s8 import BLOCK, GROUP, GemmOutput, gemm_output
 from .output_stage import INT32_MAX, node_bias
+from .ternary import gains
 
 SOURCES = ("tm_gemm_s8t2.c",)
 
@@ -60,8 +61,9 @@ LUT_CHUNK, LUT_TABLES = 4, 3
 def pack_lut_codes(signs: np.ndarray) -> np.ndarray:
     """[channels, depth] signs -> uint8 pattern indexes for tm_fully_connected_lut_dsp_s8t2.c,
     one per group of 4: 27 (t0 + 1) + 9 (t1 + 1) + 3 (t2 + 1) + t3 + 1, plus 81 (k mod
-    LUT_TABLES) in chunk k, rows padded to whole chunks of LUT_CHUNK groups with zeros (index 40). Blocks of BLOCK channels hold, per
-    chunk, [group][channel] bytes; then the plain rows, chunk by chunk."""
+    LUT_TABLES) in chunk k, rows padded to whole chunks of LUT_CHUNK groups with zeros (index
+    40). Blocks of BLOCK channels hold, per chunk, [group][channel] bytes; then the plain rows,
+    chunk by chunk."""
     channels, depth = signs.shape
     span = GROUP * LUT_CHUNK
     chunks = -(-depth // span)
@@ -100,8 +102,7 @@ def ternary_gemm(values: np.ndarray, bias: np.ndarray | None, input_offset: int,
     values = values.astype(np.int64)
     depth = values.shape[1]
     signs = np.sign(values)
-    q = np.abs(values).max(axis=1, initial=0)
-    q = np.where(q > 0, q, 1)
+    q = gains(values)
     s = signs.sum(axis=1)
     # out.terms = bias + input_offset * sum(values), or a dead channel's constant
     exact = out.terms.astype(np.int64) - q * input_offset * s

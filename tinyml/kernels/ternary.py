@@ -13,16 +13,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..dtypes import kernel_suffix, pack_ternary, ternary_magnitudes
+from ..dtypes import DTYPES, channel_rows, pack_ternary
 from ..ir import Graph, Node
 from ..ops import REGISTRY, get_op
 from ..ops.base import Arg, ConstArray, KernelCall
+from ..quant.ternary import weight_axis
 from .registry import KernelVariant, add_variant
-
-
-def channel_axis(node: Node, graph: Graph) -> int:
-    w = graph.tensor(node.inputs[1])
-    return get_op(node, graph).weight_axes[1] % len(w.shape)
 
 
 def signs(node: Node, graph: Graph) -> np.ndarray:
@@ -30,31 +26,34 @@ def signs(node: Node, graph: Graph) -> np.ndarray:
     return np.sign(graph.tensor(node.inputs[1]).data).astype(np.int8)
 
 
-def gains(node: Node, graph: Graph) -> np.ndarray:
-    """q per output channel (1 for an all-zero channel)."""
+def gains(rows: np.ndarray) -> np.ndarray:
+    """q per output channel of ternary values as [channel, ...] rows (1 for an all-zero
+    channel)."""
+    q = np.abs(rows.astype(np.int64)).max(axis=1, initial=0)
+    return np.where(q > 0, q, 1)
+
+
+def with_ternary_weights(call: KernelCall, node: Node, graph: Graph,
+                         packed: np.ndarray) -> KernelCall:
+    """A call on the weights tensor turned to one on the `packed` signs and the gain (NULL,
+    and no constant, when every q is 1)."""
     w = graph.tensor(node.inputs[1])
-    top = ternary_magnitudes(w.data, channel_axis(node, graph))
-    return np.where(top > 0, top, 1).astype(np.int32)
-
-
-def gain_consts(node: Node, graph: Graph) -> tuple[tuple[Arg, ...], tuple[ConstArray, ...]]:
-    """The gain argument and its constant: NULL and none when every q is 1."""
-    q = gains(node, graph)
-    if np.all(q == 1):
-        return (Arg("null"),), ()
-    return (Arg("const", "gain"),), (ConstArray("gain", "int32_t", q),)
+    q = gains(channel_rows(w.data, weight_axis(node, graph))).astype(np.int32)
+    gain = ((Arg("null"),), ()) if np.all(q == 1) else (
+        (Arg("const", "gain"),), (ConstArray("gain", "int32_t", q),))
+    at = next(i for i, a in enumerate(call.args) if a.kind == "tensor" and a.ref == node.inputs[1])
+    return replace(call, args=(*call.args[:at], Arg("const", "weights"), *gain[0],
+                               *call.args[at + 1:]),
+                   consts=(ConstArray("weights", "uint8_t", packed), *gain[1], *call.consts))
 
 
 def _portable(node: Node, graph: Graph) -> KernelCall:
-    """The int8 portable call with the weights replaced by their packed signs and the gain."""
+    """The int8 portable call (a tm_<op>_generic_s8 kernel) on the packed signs, in the int8
+    kernel's weight order: tm_<op>_generic_s8t2."""
     call = get_op(node, graph).lower(node, graph)
-    kernel = call.kernel + kernel_suffix("int8", "ternary")[len("s8"):]
-    at = next(i for i, a in enumerate(call.args) if a.kind == "tensor" and a.ref == node.inputs[1])
-    gain_args, gain_const = gain_consts(node, graph)
-    args = (*call.args[:at], Arg("const", "weights"), *gain_args, *call.args[at + 1:])
-    weights = ConstArray("weights", "uint8_t", pack_ternary(signs(node, graph)))
-    return replace(call, kernel=kernel, sources=(kernel + ".c",), args=args,
-                   consts=(weights, *gain_const, *call.consts))
+    kernel = call.kernel + DTYPES["ternary"].suffix
+    call = replace(call, kernel=kernel, sources=(kernel + ".c",))
+    return with_ternary_weights(call, node, graph, pack_ternary(signs(node, graph)))
 
 
 PORTABLE_VARIANTS = tuple(

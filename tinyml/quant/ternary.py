@@ -45,6 +45,11 @@ def ternarize(w: np.ndarray, axis: int, scale: str = "absmean") -> tuple[np.ndar
     return t.astype(np.int8), s
 
 
+def weight_axis(node: Node, graph: Graph) -> int:
+    """The output-channel axis of a node's weights (input 1)."""
+    return get_op(node, graph).weight_axes[1] % len(graph.tensor(node.inputs[1]).shape)
+
+
 def weighted_nodes(graph: Graph) -> list[Node]:
     """Nodes whose constant weights may be ternary, in graph order."""
     return [n for n in graph.nodes if get_op(n, graph).ternary_weights
@@ -75,7 +80,7 @@ def ternarize_graph(graph: Graph, spec: str = INNER, scale: str = "median") -> G
         w = graph.tensor(node.inputs[1])
         if w.dtype != "float32":
             continue
-        axis = get_op(node, graph).weight_axes[1] % len(w.shape)
+        axis = weight_axis(node, graph)
         t, s = ternarize(w.data, axis, scale)
         shape = [1] * len(w.shape)
         shape[axis] = -1
@@ -102,20 +107,10 @@ def detect_int8(graph: Graph) -> Graph:
         w = graph.tensor(node.inputs[1])
         if w.dtype != "int8" or w.quant is None or any(w.quant.zero_point):
             continue
-        axis = get_op(node, graph).weight_axes[1] % len(w.shape)
+        axis = weight_axis(node, graph)
         if len(w.quant.scale) > 1 and w.quant.axis != axis:
             continue
         if w.size >= MIN_CHANNEL_WEIGHTS * w.shape[axis] and magnitudes(w.data, axis) is not None:
             changed.append(w.with_(dtype="ternary"))
     return graph.replace(tensors=changed)
 
-
-def gains(w_values: np.ndarray, axis: int) -> np.ndarray:
-    """q per output channel of ternary values (1 for an all-zero channel)."""
-    top = magnitudes(w_values, axis)
-    assert top is not None
-    return np.where(top > 0, top, 1).astype(np.int32)
-
-
-def signs(w_values: np.ndarray) -> np.ndarray:
-    return np.sign(w_values).astype(np.int8)

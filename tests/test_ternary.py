@@ -12,9 +12,10 @@ import pytest
 from helpers import assert_c_matches_ref, random_inputs, run_ref
 from net_builder import Net
 from ternary_nets import ternary_graph
-from tinyml.dtypes import (DTYPES, pack_ternary, pack_trits_base3, ternary_magnitudes,
-                           unpack_ternary, unpack_trits_base3)
+from tinyml.dtypes import (DTYPES, channel_rows, pack_ternary, pack_trits_base3,
+                           ternary_magnitudes, unpack_ternary, unpack_trits_base3)
 from tinyml.ir import Quant, Tensor
+from tinyml.kernels.ternary import gains as ternary_gains
 from tinyml.quant import ternary
 from tinyml.quant.ptq import convert
 
@@ -101,6 +102,35 @@ def test_float_ternary_weights_quantize_exactly():
         shape[axis] = -1
         rebuilt = wq.data.astype(np.float32) * np.float32(wq.quant.scale).reshape(shape)
         np.testing.assert_array_equal(rebuilt, wf.data)
+
+
+def test_float_ternary_weights_under_a_large_bias_stay_ternary_without_gain():
+    """A channel whose scale s is too small for its int32 bias takes the smallest scale that
+    fits (floor), its +-s rounded to it as int8 rounds: +-1 where s >= floor / 2, else 0;
+    every other channel stays exact, and no channel needs a gain."""
+    g = ternary.ternarize_graph(_float_net(), "inner")
+    node = ternary.weighted_nodes(g)[2]                                 # the 1x1 conv
+    w, b = g.tensor(node.inputs[1]), g.tensor(node.inputs[2])
+    rng = np.random.default_rng(1)
+    samples = rng.standard_normal((8, 1, 8, 8, 4)).astype(np.float32)
+    in_scale = convert(g, _ranges(g, samples)).tensor(node.inputs[0]).quant.scale[0]
+    axis = ternary.weight_axis(node, g)
+    s = np.abs(channel_rows(w.data, axis)).max(axis=1)
+    bias = b.data.copy()
+    bias[0] = 1.5 * s[0] * in_scale * 2 ** 31                 # floor = 1.5 s: +-1 at floor
+    bias[1] = -3.0 * s[1] * in_scale * 2 ** 31                # floor = 3 s: zero
+    big = g.replace(tensors=[b.with_(data=bias.astype(np.float32))])
+    q = convert(big, _ranges(big, samples))
+    wq = q.tensor(node.inputs[1])
+    assert wq.dtype == "ternary" and q.tensor(node.inputs[0]).quant.scale[0] == in_scale
+    rows = channel_rows(wq.data, axis)
+    np.testing.assert_array_equal(ternary_gains(rows), 1)
+    assert np.array_equal(np.abs(rows[0]), np.abs(np.sign(channel_rows(w.data, axis)[0])))
+    assert wq.quant.scale[0] >= 1.5 * s[0] * (1 - 1e-6) and not rows[1].any()
+    for c in range(2, rows.shape[0]):
+        np.testing.assert_array_equal(rows[c] * np.float32(wq.quant.scale[c]),
+                                      channel_rows(w.data, axis)[c])
+    assert np.abs(q.tensor(node.inputs[2]).data.astype(np.int64)).max() < 2 ** 31
 
 
 def test_int8_weights_of_three_values_become_ternary_with_their_values():

@@ -20,7 +20,7 @@ int tm_fully_connected_dsp_s8t2(const tm_fully_connected_s8_params *p, const int
     const tm_t2_weights w = {gain, bias};
     uint32_t *column = (uint32_t *)scratch;
     for (int32_t b = 0; b < p->batches; ++b) {
-        tm_column_padded_u8(column, input + b * p->in_features, p->in_features, 1);
+        tm_row_padded_u8(column, input + b * p->in_features, p->in_features);
         tm_gemm_t2_1_column(column, codes, groups, p->out_features, &o, &w,
                             output + b * p->out_features);
     }

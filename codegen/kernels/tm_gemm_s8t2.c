@@ -96,24 +96,33 @@ static void tm_t2_dot_1x4(const uint32_t *x, const uint8_t *w, int32_t groups, u
     uint32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
 #if TM_DSP_ACLE
     uint32_t u, m1, m2;
-#define TM_T2_1X4_CHANNEL(a, ch)                                                         \
-    "ldrb %[m1], [%[w], #" #ch "]\n\t"                                                   \
+#define TM_T2_1X4_CHANNEL(a, load)                                                       \
+    load                                                                                 \
     "add %[m1], %[lut], %[m1], lsl #3\n\t"                                               \
     "ldrd %[m1], %[m2], [%[m1]]\n\t"                                                     \
     "usada8 %[" #a "], %[u], %[m1], %[" #a "]\n\t"                                       \
     "usada8 %[" #a "], %[u], %[m2], %[" #a "]\n\t"
-    __asm__ volatile("1:\n\t"
-                     "ldr %[u], [%[x]], #4\n\t"
-                     TM_T2_1X4_CHANNEL(a0, 0) TM_T2_1X4_CHANNEL(a1, 1)
-                     TM_T2_1X4_CHANNEL(a2, 2) TM_T2_1X4_CHANNEL(a3, 3)
-                     "adds %[w], %[w], #4\n\t"
+/* the first channel's code load steps to the next group */
+#define TM_T2_1X4_GROUP                                                                  \
+    "ldr %[u], [%[x]], #4\n\t"                                                           \
+    TM_T2_1X4_CHANNEL(a0, "ldrb %[m1], [%[w]], #4\n\t")                                  \
+    TM_T2_1X4_CHANNEL(a1, "ldrb %[m1], [%[w], #-3]\n\t")                                 \
+    TM_T2_1X4_CHANNEL(a2, "ldrb %[m1], [%[w], #-2]\n\t")                                 \
+    TM_T2_1X4_CHANNEL(a3, "ldrb %[m1], [%[w], #-1]\n\t")
+    /* as tm_t2_dot_4x1: the odd group first, then two per turn */
+    __asm__ volatile("lsrs %[n], %[n], #1\n\t"
+                     "bcc 2f\n\t" TM_T2_1X4_GROUP "2:\n\t"
+                     "beq 3f\n\t"
+                     "1:\n\t" TM_T2_1X4_GROUP TM_T2_1X4_GROUP
                      "subs %[n], %[n], #1\n\t"
                      "bne 1b\n\t"
+                     "3:\n\t"
                      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x),
                        [w] "+r"(w), [n] "+r"(groups), [u] "=&r"(u), [m1] "=&r"(m1),
                        [m2] "=&r"(m2)
                      : [lut] "r"(tm_t2_masks)
                      : "cc", "memory");
+#undef TM_T2_1X4_GROUP
 #undef TM_T2_1X4_CHANNEL
 #else
     for (int32_t g = 0; g < groups; ++g, w += 4) {
@@ -197,18 +206,23 @@ void tm_gemm_t2_4_columns(const uint32_t *x, const uint8_t *codes, int32_t group
                 block += TM_GEMM_BLOCK * groups;
             }
             const int32_t m = multiplier[oc], s = shift[oc];
+            int32_t v0, v1, v2, v3;
             if (s < 0) {
                 const int32_t right = -s, half = 1 << (right - 1);
-                y[oc] = (int8_t)tm_ssat(tm_t2_right(sums[0], m, half, right) + off, 8);
-                y1[oc] = (int8_t)tm_ssat(tm_t2_right(sums[1], m, half, right) + off, 8);
-                y2[oc] = (int8_t)tm_ssat(tm_t2_right(sums[2], m, half, right) + off, 8);
-                y3[oc] = (int8_t)tm_ssat(tm_t2_right(sums[3], m, half, right) + off, 8);
+                v0 = tm_t2_right(sums[0], m, half, right);
+                v1 = tm_t2_right(sums[1], m, half, right);
+                v2 = tm_t2_right(sums[2], m, half, right);
+                v3 = tm_t2_right(sums[3], m, half, right);
             } else {
-                y[oc] = (int8_t)tm_ssat(tm_smmulr((int32_t)(sums[0] << s), m) + off, 8);
-                y1[oc] = (int8_t)tm_ssat(tm_smmulr((int32_t)(sums[1] << s), m) + off, 8);
-                y2[oc] = (int8_t)tm_ssat(tm_smmulr((int32_t)(sums[2] << s), m) + off, 8);
-                y3[oc] = (int8_t)tm_ssat(tm_smmulr((int32_t)(sums[3] << s), m) + off, 8);
+                v0 = tm_smmulr((int32_t)(sums[0] << s), m);
+                v1 = tm_smmulr((int32_t)(sums[1] << s), m);
+                v2 = tm_smmulr((int32_t)(sums[2] << s), m);
+                v3 = tm_smmulr((int32_t)(sums[3] << s), m);
             }
+            y[oc] = (int8_t)tm_ssat(v0 + off, 8);
+            y1[oc] = (int8_t)tm_ssat(v1 + off, 8);
+            y2[oc] = (int8_t)tm_ssat(v2 + off, 8);
+            y3[oc] = (int8_t)tm_ssat(v3 + off, 8);
         }
     }
     if (oc < channels) {

@@ -54,6 +54,20 @@ static inline void tm_column_padded_u8(uint32_t *column, const int8_t *x, int32_
     }
 }
 
+/* count int8 values to one column (step 1) of whole groups, four words a turn: the fully
+ * connected kernel's conversion, which its few output rows barely amortize. */
+static inline void tm_row_padded_u8(uint32_t *column, const int8_t *x, int32_t count)
+{
+    const int32_t quads = count / 16 * 16;
+    for (int32_t i = 0; i < quads; i += 16, column += 4) {
+        column[0] = tm_load_u32(x + i) ^ 0x80808080u;
+        column[1] = tm_load_u32(x + i + 4) ^ 0x80808080u;
+        column[2] = tm_load_u32(x + i + 8) ^ 0x80808080u;
+        column[3] = tm_load_u32(x + i + 12) ^ 0x80808080u;
+    }
+    tm_column_padded_u8(column, x + quads, count - quads, 1);
+}
+
 /* TFLite's rounding doubling high multiply and rounding right shift of acc from twice it,
  * acc2 = 2 acc (tm_gemm_right without its doubling). */
 static inline int32_t tm_t2_right(uint32_t acc2, int32_t multiplier, int32_t half,

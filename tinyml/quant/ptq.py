@@ -132,9 +132,15 @@ def _quantize_weighted(node: Node, graph: Graph, done: dict[str, Tensor]) -> Non
             if bias is not None and bias.size == w.shape[axis]:
                 floor = params.bias_min_weight_scales(bias.data, in_scale)
             ternary = float_ternary(w.data, axis) if op.ternary_weights and index == 1 else None
-            if ternary is not None and (floor is None or np.all(ternary[1] >= floor)):
-                done[name] = w.with_(dtype="ternary", quant=Quant.of(ternary[1], 0, axis),
-                                     data=ternary[0])
+            if ternary is not None:
+                t, scales = ternary
+                if floor is not None and np.any(scales < floor):
+                    # the bias must fit: a channel's scale too small for it becomes the
+                    # smallest that fits, its +-s rounded to it as int8 would round them (to
+                    # +-1 or 0), and the weights stay ternary with no gain
+                    scales = np.maximum(scales, floor).astype(np.float32)
+                    t = np.clip(params.quantize_weights(w.data, scales, axis), -1, 1)
+                done[name] = w.with_(dtype="ternary", quant=Quant.of(scales, 0, axis), data=t)
             else:
                 scales = params.weight_scales(w.data, axis, floor)
                 done[name] = w.with_(dtype="int8", quant=Quant.of(scales, 0, axis),

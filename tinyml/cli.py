@@ -144,6 +144,33 @@ def _sram_budget(args) -> int | None:
     return None
 
 
+def _size_arg(text: str, flag: str) -> int:
+    from .targets import budget
+    try:
+        return budget.parse_size(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+def _train_spec(args):
+    if args.train is None:
+        return None
+    from .train.spec import parse
+    return parse(args.train)
+
+
+def _train_text(train: dict, sram: int, ram) -> str:
+    """The training step's summary: what it updates and the RAM it takes."""
+    from .text import printable
+    updated = ", ".join(f"{printable(u['layer'], 30)} {u['role']}"
+                        + (f" {u['channels']}/{u['of_channels']} ch" if u['channels'] < u['of_channels'] else "")
+                        for u in train["updated"][:6])
+    more = len(train["updated"]) - 6
+    return (f"training ({train['mode']}, QAS {'on' if train['qas'] else 'off'}): updates "
+            f"{updated}{f' and {more} more' if more > 0 else ''}; fits --train-sram "
+            f"{sram:,} bytes: RAM {ram.total:,} ({ram.describe()})")
+
+
 def _compile(args, write: bool) -> int:
     from .codegen.report import build_report
     from .compiler import compile_model, default_name, write as write_out
@@ -159,8 +186,12 @@ def _compile(args, write: bool) -> int:
                              progress=sys.stderr.isatty(), io=args.io, optimize=args.optimize,
                              patch=args.patch, patch_overhead=args.patch_overhead / 100,
                              sram=sram, ternary_layers=args.ternary_layers,
-                             ternary_scale=args.ternary_scale)
+                             ternary_scale=args.ternary_scale, train=_train_spec(args))
     report = build_report(compiled.code, target=target, dtype=compiled.dtype)
+    train_fit = None
+    if compiled.code.train:   # before anything is written
+        train_sram = _size_arg(args.train_sram, "--train-sram")
+        train_fit = (train_sram, budget.check_train_sram(report, train_sram, args.model))
     fits = None
     sram_fit = None
     if args.sram is not None:   # before anything is written
@@ -188,6 +219,8 @@ def _compile(args, write: bool) -> int:
     if sram_fit:
         sram, ram = sram_fit
         print(f"fits --sram {sram:,} bytes: RAM {ram.total:,} ({ram.describe()})")
+    if train_fit:
+        print(_train_text(report["train"], *train_fit))
     if getattr(args, "plot", None):
         print(f"wrote {args.plot}")
     if write:
@@ -352,6 +385,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--calib-percentile", type=float, default=99.99,
                        help="percentile for --calib-method percentile (default: 99.99)")
         p.add_argument("--input-shape", help="shapes of dynamic inputs: NAME:1,3,32,32;...")
+        p.add_argument("--train", metavar="full|last:K|sparse[:CONFIG]",
+                       help="also generate <name>_train_step: SGD on the weights and biases of "
+                       "every layer (full), of the last K layers, or of the subset a JSON config "
+                       "names (sparse:CONFIG; sparse alone chooses it), int8 models only")
+        p.add_argument("--train-sram", default="256K", metavar="SIZE",
+                       help="with --train: RAM training may take, train arena + state + I/O + "
+                       "stack (default 256K); compiling fails above it")
 
     p = sub.add_parser("compile", help="compile a model into a C library folder")
     model_args(p)

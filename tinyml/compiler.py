@@ -15,6 +15,8 @@ from .passes import run_pipeline
 from .plan.planner import PlanOptions
 from .quant.ternary import INNER, detect_int8, ternarize_graph
 from .targets.budget import arena_budget
+from .train.plan import build_plan
+from .train.spec import TrainSpec
 from .targets.cores import get_core
 from .validate import validate_graph
 
@@ -49,7 +51,7 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
                   progress: bool = False, io: str = "caller", optimize: str = "balanced",
                   patch: str | None = None, patch_overhead: float = 0.15,
                   sram: int | None = None, ternary_layers: str = INNER,
-                  ternary_scale: str = "median") -> Compiled:
+                  ternary_scale: str = "median", train: TrainSpec | None = None) -> Compiled:
     """`io`: "caller" (inputs and outputs in the caller's buffers) or "arena" (planned inside
     the arena, their bytes reused once dead, as TFLite Micro does). `optimize`, `patch` and
     `patch_overhead`: the memory planner's (tinyml/plan/planner.py); `sram`: a RAM budget in
@@ -57,7 +59,8 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
     to meet (with patches when needed); whether it did is for the caller to check.
     `dtype` "ternary": int8 with the weights of `ternary_layers` ternary (--ternary-layers,
     tinyml/quant/ternary.py), scaled by `ternary_scale`. Whatever the dtype, int8 weights
-    that already take at most three values per output channel compile as ternary."""
+    that already take at most three values per output channel compile as ternary.
+    `train`: what the generated training step updates (--train, tinyml/train/spec.py)."""
     core = get_core(target)
     name = name or default_name(model_path)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
@@ -90,6 +93,13 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
         validate_graph(graph)
     if io not in ("caller", "arena"):
         raise UsageError(f"--io must be caller or arena, not {io!r}")
+    train_plan = None
+    if train is not None:
+        if io == "arena" or patch not in (None, "off"):
+            raise UsageError("--train runs layer by layer with the inputs and outputs in the "
+                             "caller's buffers: drop --io arena and --patch")
+        train_plan = build_plan(graph, train)
+        graph = train_plan.graph
     budget = None
     if sram is not None:
         outside = 0 if io == "arena" else sum(graph.tensor(t).nbytes
@@ -98,7 +108,7 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
     options = PlanOptions(optimize=optimize, patch=patch, patch_overhead=patch_overhead,
                           arena_budget=budget)
     return Compiled(graph, lower_model(graph, name, core, io_in_arena=io == "arena",
-                                       options=options), graph_dtype(graph))
+                                       options=options, train=train_plan), graph_dtype(graph))
 
 
 def write(compiled: Compiled, outdir: str | Path, target: str, sram: int | None = None) -> dict:

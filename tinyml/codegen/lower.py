@@ -20,6 +20,7 @@ from ..dtypes import DTYPES
 from ..errors import ModelError
 from ..ir import Graph, Node, Tensor
 from ..kernels import select
+from ..kernels.registry import portable_choice
 from ..kernels.regions import geometry_of, region_call
 from ..ops import get_op
 from ..ops.base import Arg, KernelCall
@@ -29,6 +30,8 @@ from ..plan.patches import region_params
 from ..plan.planner import MemoryPlan, PlanOptions, plan_memory
 from ..plan.schedule import Schedule
 from ..targets.cores import Core, get_core
+from ..train.lower import TrainCode, lower_train, state_layout
+from ..train.plan import TrainPlan
 from ..validate import MAX_ARENA_BYTES
 
 CTYPES = {name: d.ctype for name, d in DTYPES.items()}
@@ -130,6 +133,7 @@ class ModelCode:
     memory: MemoryPlan | None = None
     steps: tuple[CallStep | CopyStep, ...] = ()
     params: tuple[ParamsStruct, ...] = ()
+    train: TrainCode | None = None
 
     @property
     def layout(self) -> Layout:
@@ -137,11 +141,13 @@ class ModelCode:
 
     @property
     def kernel_sources(self) -> tuple[str, ...]:
-        return tuple(sorted({s for l in self.layers if l.call for s in l.call.sources}))
+        sources = {s for l in self.layers if l.call for s in l.call.sources}
+        return tuple(sorted(sources | ({"tm_train.c"} if self.train else set())))
 
     @property
     def weight_bytes(self) -> int:
-        return sum(c.values.nbytes for c in self.consts)
+        train = sum(values.nbytes for _, _, values in self.train.consts) if self.train else 0
+        return sum(c.values.nbytes for c in self.consts) + train
 
 
 def c_identifier(text: str, limit: int = 40) -> str:
@@ -279,14 +285,20 @@ def _patch_steps(out: _Steps, layers: dict[str, Layer], layout: Layout) -> None:
 
 
 def lower_model(graph: Graph, name: str, core: Core | None = None,
-                io_in_arena: bool = False, options: PlanOptions | None = None) -> ModelCode:
+                io_in_arena: bool = False, options: PlanOptions | None = None,
+                train: TrainPlan | None = None) -> ModelCode:
     """`core` (the host's when None) decides which kernel variant computes each layer;
     `io_in_arena` plans the model's inputs and outputs inside the arena (as TFLite Micro
     does: an input's bytes are reused once it is dead) instead of in the caller's buffers;
-    `options` the planner's (tinyml/plan/planner.py)."""
+    `options` the planner's (tinyml/plan/planner.py); `train` a training plan
+    (tinyml/train/plan.py, whose graph `graph` is): its layers read their trained tensors
+    from the state, with the portable kernels, and the step is lowered too."""
     core = core or get_core("host")
     options = replace(options or PlanOptions(), io_in_arena=io_in_arena)
-    memory = plan_memory(graph, select(graph, core), core, options)
+    choices = select(graph, core)
+    trained = {p.node for p in train.params} if train else set()
+    choices.update({n.name: portable_choice(n, graph) for n in graph.nodes if n.name in trained})
+    memory = plan_memory(graph, choices, core, options)
     layout = memory.layout
     plan = layout.plan
     if plan.size > MAX_ARENA_BYTES:
@@ -314,6 +326,10 @@ def lower_model(graph: Graph, name: str, core: Core | None = None,
             symbol = f"w{len(consts)}"   # never from the name: the model file is untrusted
             locations[tname] = Location("const", CTYPES[t.dtype], symbol=symbol)
             consts.append(ConstData(symbol, CTYPES[t.dtype], t.data.reshape(-1), tname))
+    flash_symbols = {t: loc.symbol for t, loc in locations.items() if loc.kind == "const"}
+    if train:
+        for st in state_layout(train, flash_symbols.get)[0]:
+            locations[st.tensor] = Location("state", st.ctype, offset=st.offset)
     for tname in graph.tensors:
         if tname in locations:
             continue
@@ -367,8 +383,15 @@ def lower_model(graph: Graph, name: str, core: Core | None = None,
         if io_in_arena:
             info = replace(info, arena_offset=plan.offsets[roots[tname]] + within.get(tname, 0))
         return info
+    train_code = None
+    if train:
+        train_code = lower_train(
+            train, layer_index={l.node.name: l.index for l in layers},
+            runs={n for n, c in calls.items() if c is not None},
+            locations={t: _tensor_record(loc) for t, loc in locations.items()},
+            const_symbol=flash_symbols.__getitem__, arena_size=plan.size)
     return ModelCode(name, graph, tuple(layers), tuple(consts), locations, plan,
                      layout.requests, layout.schedule,
                      tuple(io(t) for t in graph.inputs), tuple(io(t) for t in graph.outputs),
-                     io_in_arena, memory, tuple(out.steps), tuple(out.structs))
+                     io_in_arena, memory, tuple(out.steps), tuple(out.structs), train_code)
 

@@ -80,6 +80,8 @@ def render_library(code: ModelCode) -> dict[str, str]:
             steps.append({"kind": "call", "layer": step.layer, "kernel": step.kernel,
                           "args": step.args, "repeat": step.repeat, "first": step.layer not in seen})
             seen.add(step.layer)
+    for i, step in enumerate(steps):   # a layer's last step: its output is whole after it
+        step["last"] = i + 1 == len(steps) or steps[i + 1]["layer"] != step["layer"]
     context = {
         "name": code.name, "prefix": code.name.upper(), "code": code, "layers": layers,
         "steps": steps, "has_copies": any(s["kind"] == "copy" for s in steps),
@@ -87,7 +89,7 @@ def render_library(code: ModelCode) -> dict[str, str]:
         "ctypes": CTYPES,
         # C has no empty arrays
         "arena_size": max(code.plan.size, code.plan.alignment), "alignment": code.plan.alignment,
-        "kernel_sources": code.kernel_sources,
+        "kernel_sources": code.kernel_sources, "train": code.train,
     }
     return {
         f"{code.name}.h": env.get_template("model.h.j2").render(context),

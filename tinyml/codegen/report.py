@@ -154,5 +154,24 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
         "inputs": [io(i) for i in code.inputs],
         "outputs": [io(o) for o in code.outputs],
         "layers": layers,
+        "train": train_report(code.train) if code.train else None,
         **extra,
+    }
+
+
+def train_report(train) -> dict:
+    """What the training step updates and the memory it takes (tinyml/train/lower.py). The
+    stack is not in it: the firmware measures it."""
+    spec = train.plan.spec
+    return {
+        "mode": spec.mode, "qas": train.plan.qas,
+        "updated": [{"layer": t.node, "tensor": t.tensor, "role": t.role,
+                     "channels": t.span[3], "of_channels": t.span[1],
+                     "bytes": t.nbytes + 4 * t.master_count} for t in train.state],
+        "state_bytes": train.state_size,
+        "train_arena_bytes": train.arena_size,
+        "saved_bytes": train.saved_bytes,
+        "gradient_bytes": train.backward_bytes,
+        "peak_train_sram_bytes": train.arena_size + train.state_size,
+        "num_classes": int(train.plan.graph.tensor(train.plan.logits).size),
     }

@@ -59,7 +59,8 @@ def render_runner(report: dict) -> str:
 
     return env.get_template("host_runner.c.j2").render(
         name=report["name"], prefix=report["name"].upper(),
-        inputs=[IO(d) for d in report["inputs"]], outputs=[IO(d) for d in report["outputs"]])
+        inputs=[IO(d) for d in report["inputs"]], outputs=[IO(d) for d in report["outputs"]],
+        train=report.get("train"))
 
 
 def build_host(model_dir: Path, *, sanitize: bool = False, opt: str = "-O2") -> Path:
@@ -110,9 +111,11 @@ def _coerce(value: np.ndarray, spec: dict, index: int, source: str) -> np.ndarra
                      f"(or [N, {', '.join(map(str, shape))}])", model=source)
 
 
-def run_host(model_dir: Path, inputs: list[np.ndarray], *, sanitize: bool = False
-             ) -> list[np.ndarray]:
-    """Run a batch: each input is [N, *shape] (or one sample); returns outputs [N, *shape]."""
+def run_host(model_dir: Path, inputs: list[np.ndarray], *, sanitize: bool = False,
+             state: bytes | None = None) -> list[np.ndarray]:
+    """Run a batch: each input is [N, *shape] (or one sample); returns outputs [N, *shape].
+    A model compiled with --train reads `state` (the bytes of its state buffer), or the one
+    its train_init makes."""
     model_dir = Path(model_dir)
     report = read_report(model_dir)
     specs = report["inputs"]
@@ -130,7 +133,11 @@ def run_host(model_dir: Path, inputs: list[np.ndarray], *, sanitize: bool = Fals
             for n in range(count):
                 for b in batches:
                     f.write(np.ascontiguousarray(b[n]).tobytes())
-        proc = subprocess.run([str(exe), str(count), str(in_path), str(out_path)],
+        extra = []
+        if state is not None:
+            (Path(tmp) / "state.bin").write_bytes(state)
+            extra = [str(Path(tmp) / "state.bin")]
+        proc = subprocess.run([str(exe), str(count), str(in_path), str(out_path), *extra],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             lines = proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"]
@@ -146,3 +153,30 @@ def run_host(model_dir: Path, inputs: list[np.ndarray], *, sanitize: bool = Fals
             r[n] = np.frombuffer(raw[pos:pos + nb], d).reshape(s)
             pos += nb
     return results
+
+
+def train_host(model_dir: Path, inputs: np.ndarray, labels: np.ndarray, lr: float, *,
+               sanitize: bool = False) -> tuple[np.ndarray, bytes]:
+    """Training steps on the host, one per sample of `inputs` [N, *shape] with its label,
+    from the state train_init makes: (the N losses, the state's bytes after them)."""
+    model_dir = Path(model_dir)
+    report = read_report(model_dir)
+    if not report.get("train"):
+        raise ShapeError("the model was compiled without --train", model=str(model_dir))
+    batch = _coerce(inputs, report["inputs"][0], 0, str(model_dir))
+    labels = np.asarray(labels, dtype=np.int32).reshape(-1)
+    if len(labels) != len(batch):
+        raise ShapeError(f"{len(batch)} samples and {len(labels)} labels", model=str(model_dir))
+    exe = build_host(model_dir, sanitize=sanitize)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {k: Path(tmp) / f"{k}.bin" for k in ("in", "labels", "losses", "state")}
+        paths["in"].write_bytes(np.ascontiguousarray(batch).tobytes())
+        paths["labels"].write_bytes(labels.tobytes())
+        proc = subprocess.run([str(exe), "train", str(len(batch)), repr(float(np.float32(lr))),
+                               *(str(paths[k]) for k in ("in", "labels", "losses", "state"))],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            lines = proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"]
+            raise BuildError(f"training failed on the host: {lines[0]}", model=str(model_dir))
+        return (np.frombuffer(paths["losses"].read_bytes(), np.float32).copy(),
+                paths["state"].read_bytes())

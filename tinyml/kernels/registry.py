@@ -124,6 +124,17 @@ def choose(node: Node, graph: Graph, core: Core) -> Choice:
         raise unsupported_dtype(node, graph, dtype)
 
 
+def portable_choice(node: Node, graph: Graph) -> Choice:
+    """The portable variant of the node: it reads weights and bias as they are (a layer
+    whose parameters training updates at run time needs that)."""
+    with about(graph.source, node.name, node.op):
+        dtype = io_dtype(node, graph)
+        weights = graph.tensor(node.inputs[1]).dtype if len(node.inputs) > 1 else None
+        v = next(v for v in variants_for(node.op, dtype)
+                 if v.is_portable and v.weight_dtype in (None, weights))
+        return Choice(v, v.lower(node, graph))
+
+
 def runs(node: Node, graph: Graph) -> bool:
     """False for a view whose output is not the graph's: it shares its input's bytes."""
     return not get_op(node, graph).is_view or node.outputs[0] in graph.outputs

@@ -58,8 +58,11 @@ def needs(report: dict) -> tuple[Need, Need]:
     io = () if report.get("io_in_arena") else (
         ("input", _tensor_bytes(report["inputs"]), False),
         ("output", _tensor_bytes(report["outputs"]), False))
-    ram = Need("RAM", (("arena", int(report["arena_bytes"]), False), *io,
-                       ("stack", STACK_BYTES, True)))
+    train = report.get("train")
+    arena = (("train arena", int(train["train_arena_bytes"]), False),
+             ("state", int(train["state_bytes"]), False)) if train else (
+        ("arena", int(report["arena_bytes"]), False),)
+    ram = Need("RAM", (*arena, *io, ("stack", STACK_BYTES, True)))
     return flash, ram
 
 
@@ -125,6 +128,19 @@ def peak_text(report: dict) -> str:
                 f"{patch['grid'][0]}x{patch['grid'][1]} patches): {alive}")
     layer = report["layers"][step]
     return f"the peak is step {step} ({layer['op']} {printable(layer['name'], 40)}): {alive}"
+
+
+def check_train_sram(report: dict, sram: int, model: str) -> Need:
+    """Raise one line when training needs more RAM than `sram` (--train-sram): the train
+    arena, the state, the input and output buffers and the estimated stack."""
+    _, ram = needs(report)
+    if ram.total <= sram:
+        return ram
+    train = report["train"]
+    raise BudgetError(f"training does not fit --train-sram {_size(sram)}: RAM needs "
+                      f"{ram.total:,} bytes ({ram.describe()}; of the train arena, "
+                      f"{train['saved_bytes']:,} hold the forward tensors the backward reads), "
+                      f"over by {ram.total - sram:,} bytes: train fewer layers", model=model)
 
 
 def check_sram(report: dict, sram: int, model: str) -> Need:

@@ -16,6 +16,7 @@ from tinyml.codegen import lower_model, write_library
 from tinyml.errors import UnsupportedError, UsageError
 from tinyml.harness.host import run_host, train_host
 from tinyml.ref.executor import run_trace
+from tinyml.targets.cores import get_core
 from tinyml.train import grads
 from tinyml.train import reference as ref
 from tinyml.train.plan import build_plan
@@ -272,3 +273,36 @@ def test_label_out_of_range_is_refused(tmp_path):
     x = np.zeros((1, *g.tensor(g.inputs[0]).shape), np.int8)
     with pytest.raises(Exception, match="status 1"):
         train_host(tmp_path / "lib", x, [5], 0.01)
+
+
+@pytest.mark.emulator
+@pytest.mark.slow
+@pytest.mark.parametrize("net", list(NETS))
+def test_train_step_matches_reference_in_qemu(net, tmp_path):
+    """The same three steps on the emulated Cortex-M4 (mps2-an386) over the serial protocol's
+    TRAIN command: losses, integer copies and masters as the reference's; inference then
+    reads the trained state."""
+    from tinyml.harness.firmware import build_firmware
+    from tinyml.harness.qemu import QemuSession
+    g = NETS[net]()
+    plan = build_plan(g, TrainSpec("full"))
+    code = lower_model(plan.graph, "net", get_core("cortex-m4"), train=plan)
+    write_library(code, tmp_path / "lib", {"target": "cortex-m4"})
+    rng = np.random.default_rng(0)
+    xs = rng.integers(-128, 128, (3, *g.tensor(g.inputs[0]).shape)).astype(np.int8)
+    labels = rng.integers(0, plan.graph.tensor(plan.logits).size, 3)
+    state, want = reference_steps(plan, xs, labels, 0.01)
+    with QemuSession(build_firmware(tmp_path / "lib", "mps2-an386"), timeout=5.0) as session:
+        device = session.device
+        assert device.train_info() == (code.train.state_size, plan.graph.tensor(plan.logits).size)
+        losses = []
+        for x, label in zip(xs, labels):
+            device.load_input(0, x.tobytes())
+            r = device.train(int(label), 0.01)
+            assert r.status == 0 and r.count > 0
+            losses.append(r.loss)
+        assert_state_matches(code, device.read_state(code.train.state_size), state)
+        out, _ = device.run([xs[0]])
+    np.testing.assert_allclose(losses, want, rtol=FLOAT_RTOL, atol=FLOAT_RTOL)
+    trained = ref.graph_of(plan, state)
+    np.testing.assert_array_equal(out[0].reshape(-1), run_trace(trained, [xs[0]])[g.outputs[0]].reshape(-1))

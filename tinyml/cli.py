@@ -315,6 +315,19 @@ def _eval(args) -> int:
     return 0 if result.passed else 1
 
 
+def _train(args) -> int:
+    from .harness.train import format_run, train
+    run = train(Path(args.model_dir), args.dataset, board=args.board, port=args.port,
+                baud=args.baud, epochs=args.epochs, lr=args.lr, eval_set=args.eval,
+                timeout=args.timeout)
+    print(format_run(run))
+    if args.state:
+        Path(args.state).write_bytes(run.state)
+    if args.json:
+        Path(args.json).write_text(json.dumps(run.to_dict(), indent=2) + "\n")
+    return 0
+
+
 def _targets(args) -> int:
     from .targets.boards import BOARDS, available_tools
     from .targets.cores import CORES
@@ -450,6 +463,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--float-model", help="the original float model: adds acc, rmse, mae, l2r, cos")
     p.add_argument("--timeout", type=float, default=2.0, help="seconds per request (default 2)")
     p.set_defaults(func=_eval)
+
+    p = sub.add_parser("train", help="train a model compiled with --train on the device over the "
+                       "serial protocol; accuracy before and after")
+    p.add_argument("model_dir", help="a folder written by `tinyml compile --train`")
+    p.add_argument("--dataset", required=True, help="an .npz of training samples (x, or one "
+                   "array per input name, as `eval --dataset`) and their labels y")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--board", help="build the firmware and train in QEMU on this board")
+    where.add_argument("--port", help="a board running the eval firmware: /dev/ttyACM0, socket://HOST:PORT")
+    p.add_argument("--epochs", type=int, default=1, help="passes over the dataset (default 1)")
+    p.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default 0.01)")
+    p.add_argument("--eval", help="an .npz with labels to measure accuracy on (default: the "
+                   "training samples)")
+    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--state", help="write the trained state buffer's bytes to this file")
+    p.add_argument("--json", help="write the results to this JSON file")
+    p.add_argument("--timeout", type=float, default=2.0, help="seconds per request (default 2)")
+    p.set_defaults(func=_train)
 
     p = sub.add_parser("targets", help="list cores, boards and the tools present")
     p.set_defaults(func=_targets)

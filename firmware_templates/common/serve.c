@@ -114,6 +114,54 @@ static void do_read(void)
     reply(tm_output_bytes(req.payload[0]) + off, (uint16_t)n);
 }
 
+#if TMG_TRAIN
+/* reply: state bytes u32, classes u32 */
+static void do_train_info(void)
+{
+    const uint32_t out[2] = {TMG_STATE_SIZE, TMG_NUM_CLASSES};
+    reply(out, sizeof out);
+}
+
+/* payload: label i32, learning rate f32 */
+static void do_train(void)
+{
+    if (req.len != 8u) {
+        nak(TM_NAK_ARGUMENT);
+        return;
+    }
+    int32_t label;
+    float lr;
+    memcpy(&label, &req.payload[0], 4);
+    memcpy(&lr, &req.payload[4], 4);
+    float loss = 0.0f;
+    tm_invoke_result_t r = tm_train(label, lr, &loss);
+    struct __attribute__((packed)) {
+        int32_t status;
+        uint8_t counter_kind;
+        uint64_t count;
+        uint32_t peak_stack;
+        float loss;
+    } out = {r.status, r.counter_kind, r.count, tm_stack_peak(), loss};
+    reply(&out, sizeof out);
+}
+
+/* payload: offset u32, length u16 */
+static void do_read_state(void)
+{
+    if (req.len != 6u) {
+        nak(TM_NAK_ARGUMENT);
+        return;
+    }
+    uint32_t off = get_u32(&req.payload[0]);
+    uint32_t n = (uint32_t)req.payload[4] | ((uint32_t)req.payload[5] << 8);
+    if (off > TMG_STATE_SIZE || n > TMG_STATE_SIZE - off || n > TM_FRAME_MAX_PAYLOAD) {
+        nak(TM_NAK_ARGUMENT);
+        return;
+    }
+    reply(tm_state() + off, (uint16_t)n);
+}
+#endif
+
 void tm_serve(void)
 {
     const uint32_t build = TMG_BUILD_ID;
@@ -131,6 +179,15 @@ void tm_serve(void)
         case TM_CMD_LOAD_INPUT: do_load(); break;
         case TM_CMD_INVOKE: do_invoke(); break;
         case TM_CMD_READ_OUTPUT: do_read(); break;
+#if TMG_TRAIN
+        case TM_CMD_TRAIN_INFO: do_train_info(); break;
+        case TM_CMD_TRAIN: do_train(); break;
+        case TM_CMD_READ_STATE: do_read_state(); break;
+        case TM_CMD_TRAIN_RESET:
+            tm_train_reset();
+            reply(0, 0);
+            break;
+#endif
         case TM_CMD_RESET:
             reply(0, 0);
             tm_system_reset();

@@ -92,6 +92,42 @@ void tm_counter_init(void)
 #endif
 }
 
+#if TMG_TRAIN
+static uint8_t state[TMG_STATE_SIZE] __attribute__((aligned(16)));
+static int state_ready;
+
+void tm_train_reset(void)
+{
+    TMG_TRAIN_INIT(state);
+    state_ready = 1;
+}
+
+uint8_t *tm_state(void)
+{
+    if (!state_ready) {
+        tm_train_reset();
+    }
+    return state;
+}
+
+tm_invoke_result_t tm_train(int32_t label, float lr, float *loss)
+{
+    uint8_t *s = tm_state();
+    tm_invoke_result_t r = {0, TM_COUNTER_NONE, 0};
+#if defined(TM_HAVE_DWT)
+    uint32_t start = DWT_CYCCNT;
+#endif
+    tm_mark(TM_MARK_INVOKE_BEGIN);
+    r.status = TMG_TRAIN_STEP((const int8_t *)tm_input_bytes(0), label, lr, s, arena, loss);
+    tm_mark(TM_MARK_INVOKE_END);
+#if defined(TM_HAVE_DWT)
+    r.count = DWT_CYCCNT - start;
+    r.counter_kind = TM_COUNTER_CYCLES;
+#endif
+    return r;
+}
+#endif
+
 tm_invoke_result_t tm_invoke(void)
 {
 #if !TMG_IO_IN_ARENA

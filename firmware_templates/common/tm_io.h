@@ -46,4 +46,11 @@ typedef struct {
 void tm_counter_init(void);
 tm_invoke_result_t tm_invoke(void);
 
+#if TMG_TRAIN
+/* One training step on input 0 with `label` and learning rate `lr`; the loss in *loss. */
+tm_invoke_result_t tm_train(int32_t label, float lr, float *loss);
+/* The parameters back to their flash values. */
+void tm_train_reset(void);
+#endif
+
 #endif

@@ -194,6 +194,7 @@ def build_firmware(model_dir: str | Path, board: str | Board, build_dir: str | P
     tensors_max_rank = max([len(t.shape) for t in model.inputs + model.outputs] + [1])
     glue = dict(model=dict(name=device_name(model), header=model.header, prefix=model.prefix, macro=model.macro,
                            num_layers=model.num_layers, io_in_arena=model.io_in_arena,
+                           train=model.train is not None,
                            inputs=_tensor_records(model.inputs, in_offsets),
                            outputs=_tensor_records(model.outputs, out_offsets)),
                 build_id=build_id, input_total=in_total, output_total=out_total,

@@ -42,6 +42,13 @@ class TensorInfo:
 
 
 @dataclass(frozen=True)
+class TrainInfo:
+    state_size: int
+    arena_size: int        # the training step's arena
+    num_classes: int
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     folder: Path
     header: str            # file name of the API header
@@ -53,6 +60,7 @@ class ModelInfo:
     outputs: tuple[TensorInfo, ...]
     io_in_arena: bool = False      # compiled with --io arena: the I/O lives in the arena
     sram_budget: int | None = None   # compile's --sram (or --board's SRAM), from report.json
+    train: TrainInfo | None = None   # compiled with --train
 
     @property
     def name(self) -> str:
@@ -118,12 +126,19 @@ def read_model_dir(folder: str | Path) -> ModelInfo:
         layers = int(defs.get(f"{macro}_NUM_LAYERS", "0"))
     except KeyError as missing:
         raise HarnessError(f"{header}: missing #define {missing.args[0]}") from None
+    train = None
+    if f"{macro}_STATE_SIZE" in defs:
+        try:
+            train = TrainInfo(*(int(_number(defs[f"{macro}_{k}"]))
+                                for k in ("STATE_SIZE", "TRAIN_ARENA_SIZE", "NUM_CLASSES")))
+        except KeyError as missing:
+            raise HarnessError(f"{header}: missing #define {missing.args[0]}") from None
     # Absolute: the firmware build compiles from its own folder, so a relative path breaks.
     return ModelInfo(
         folder.resolve(), header.name, prefix, macro, arena, layers,
         tuple(_tensor(defs, f"{macro}_INPUT{i}", header) for i in range(n_in)),
         tuple(_tensor(defs, f"{macro}_OUTPUT{i}", header) for i in range(n_out)),
-        f"{macro}_INPUT0_ARENA_OFFSET" in defs, _sram_budget(folder),
+        f"{macro}_INPUT0_ARENA_OFFSET" in defs, _sram_budget(folder), train,
     )
 
 

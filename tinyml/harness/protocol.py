@@ -23,6 +23,7 @@ from tinyml.harness.model_dir import DTYPE_BY_CODE, TensorInfo
 COUNTER_KINDS = {0: "none", 1: "cycles", 2: "instructions"}
 INFO_NAME_MAX = 64   # longest model name INFO carries: TM_INFO_NAME_MAX in tm_frame.h
 _INVOKE = struct.Struct("<iBQI")   # status, counter kind, count, peak stack
+_TRAIN = struct.Struct("<iBQIf")   # the same, then the loss
 _INFO_HEAD = struct.Struct("<BBBBIIH")   # version, n_in, n_out, counter, arena, build id, max payload
 _INFO_TENSOR = struct.Struct("<Ifi")     # after dtype, rank, dims: bytes, scale, zero point
 
@@ -45,6 +46,22 @@ class InvokeResult:
     counter: str          # what `count` is: none | cycles | instructions
     count: int
     peak_stack: int
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    status: int
+    counter: str
+    count: int
+    peak_stack: int
+    loss: float
+
+
+def parse_train(payload: bytes) -> TrainResult:
+    if len(payload) < _TRAIN.size:
+        raise HarnessError(f"TRAIN reply of {len(payload)} bytes, expected {_TRAIN.size}")
+    status, kind, count, peak, loss = _TRAIN.unpack(payload[: _TRAIN.size])
+    return TrainResult(status, COUNTER_KINDS.get(kind, f"kind{kind}"), count, peak, loss)
 
 
 def parse_invoke(payload: bytes) -> InvokeResult:
@@ -217,6 +234,35 @@ class Device:
             n = min(step, nbytes - off)
             out += self.request(fr.CMD_READ_OUTPUT, struct.pack("<BIH", index, off, n))
         return bytes(out)
+
+    # -- training (a model compiled with --train) ------------------------------------
+    def train_info(self) -> tuple[int, int]:
+        """(state bytes, classes); a firmware whose model does not train refuses it."""
+        payload = self.request(fr.CMD_TRAIN_INFO)
+        if len(payload) != 8:
+            raise HarnessError(f"{self.url}: TRAIN_INFO reply of {len(payload)} bytes, expected 8")
+        state, classes = struct.unpack("<II", payload)
+        return state, classes
+
+    def train(self, label: int, lr: float) -> TrainResult:
+        """One training step on the input loaded as input 0."""
+        payload = self.request(fr.CMD_TRAIN, struct.pack("<if", int(label), float(lr)),
+                               timeout=self.invoke_timeout)
+        try:
+            return parse_train(payload)
+        except HarnessError as e:
+            raise HarnessError(f"{self.url}: {e}") from None
+
+    def read_state(self, nbytes: int) -> bytes:
+        step = self._chunk()
+        out = bytearray()
+        for off in range(0, nbytes, step):
+            out += self.request(fr.CMD_READ_STATE, struct.pack("<IH", off, min(step, nbytes - off)))
+        return bytes(out)
+
+    def train_reset(self) -> None:
+        """The trained parameters back to the model's (flash) values."""
+        self.request(fr.CMD_TRAIN_RESET)
 
     def reset(self) -> None:
         self.request(fr.CMD_RESET)

@@ -22,7 +22,7 @@ from tinyml.harness import icount
 from tinyml.harness.emulator import EmulatorSession, free_port
 from tinyml.harness.errors import HarnessError
 from tinyml.harness.firmware import Firmware, build_firmware
-from tinyml.harness.protocol import Device, InvokeResult, parse_invoke, to_bytes
+from tinyml.harness.protocol import Device, InvokeResult, TrainResult, parse_invoke, to_bytes
 from tinyml.harness.inputs import as_batch
 from tinyml.harness.stats import RunStats, report_macs
 from tinyml.targets.boards import Board, get_board
@@ -273,7 +273,14 @@ class _CountingDevice(Device):
 
     def invoke(self) -> InvokeResult:
         r = super().invoke()
+        return InvokeResult(r.status, "instructions", self._last_count(), r.peak_stack)
+
+    def train(self, label: int, lr: float) -> TrainResult:
+        r = super().train(label, lr)
+        return TrainResult(r.status, "instructions", self._last_count(), r.peak_stack, r.loss)
+
+    def _last_count(self) -> int:
         counts = self._session.invoke_counts()
         if not counts:
             raise HarnessError("the QEMU plugin logged no inference")
-        return InvokeResult(r.status, "instructions", counts[-1].total, r.peak_stack)
+        return counts[-1].total

@@ -306,3 +306,45 @@ def test_train_step_matches_reference_in_qemu(net, tmp_path):
     np.testing.assert_allclose(losses, want, rtol=FLOAT_RTOL, atol=FLOAT_RTOL)
     trained = ref.graph_of(plan, state)
     np.testing.assert_array_equal(out[0].reshape(-1), run_trace(trained, [xs[0]])[g.outputs[0]].reshape(-1))
+
+
+#: the sparse update of MobileNetV1 0.25 (vww_96_int8) that fits 256 KB: biases of the last
+#: 10 layers with weights, the classifier's weights, a fifth of the last pointwise layer's
+VWW_BIASES, VWW_FRACTION = 10, 0.2
+SRAM = 256 * 1024
+
+
+@pytest.mark.emulator
+@pytest.mark.slow
+def test_vww_sparse_update_trains_within_256_kb(shared_models, tmp_path):
+    """Training MobileNetV1 0.25 at 96x96 with a sparse update, in a firmware linked with
+    256 KB of SRAM: static data (train arena, state, input and output buffers) and the
+    measured stack fit, and the step equals the reference's."""
+    from tinyml.codegen.report import build_report
+    from tinyml.compiler import compile_model, write
+    from tinyml.harness.firmware import build_firmware
+    from tinyml.harness.qemu import QemuSession
+    from tinyml.targets.budget import check_train_sram
+    from tinyml.train.plan import trainable_nodes
+    model = shared_models / "mlperf_tiny/vww/vww_96_int8.tflite"
+    names = [n.name for n in trainable_nodes(compile_model(model, target="cortex-m4").graph)]
+    spec = TrainSpec("sparse", biases=VWW_BIASES, weights=((names[-1], 1.0),
+                                                          (names[-2], VWW_FRACTION)))
+    compiled = compile_model(model, target="cortex-m4", train=spec)
+    ram = check_train_sram(build_report(compiled.code, target="cortex-m4"), SRAM, str(model))
+    write(compiled, tmp_path / "lib", "cortex-m4", SRAM)
+    fw = build_firmware(tmp_path / "lib", "mps2-an386", sram=SRAM)   # fails to link above
+    plan, code = build_plan(compiled.graph, spec), compiled.code
+    x = np.random.default_rng(0).integers(-128, 128, compiled.graph.tensor(
+        compiled.graph.inputs[0]).shape).astype(np.int8)
+    step = ref.train_step(plan, ref.init_state(plan), x, 1, 0.01)
+    with QemuSession(fw, timeout=30.0) as session:
+        session.device.load_input(0, x.tobytes())
+        r = session.device.train(1, 0.01)
+        raw = session.device.read_state(code.train.state_size)
+    assert r.status == 0
+    assert r.loss == pytest.approx(step.loss, rel=FLOAT_RTOL)
+    assert_state_matches(code, raw, step.state)
+    static = code.train.arena_size + code.train.state_size + sum(
+        compiled.graph.tensor(t).nbytes for t in (*compiled.graph.inputs, *compiled.graph.outputs))
+    assert static + r.peak_stack <= SRAM and ram.total <= SRAM

@@ -144,6 +144,9 @@ def test_every_readme_command_runs_as_written(tmp_path):
     assert (tmp_path / "model_tinyml" / "report.json").is_file()
     assert (tmp_path / "kws_tinyml" / "report.json").is_file()
     assert (tmp_path / "qat_tinyml" / "report.json").is_file()
+    import json
+    for trained in ("train_tinyml", "vww_train"):   # --train: the step and its memory
+        assert json.loads((tmp_path / trained / "report.json").read_text())["train"]["updated"]
     assert np.load(tmp_path / "y.npy").shape == (1, 12)
     assert (tmp_path / "s.json").is_file()
     assert (tmp_path / "mem.png").read_bytes()[:4] == b"\x89PNG"   # inspect --plot

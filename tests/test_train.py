@@ -308,37 +308,34 @@ def test_train_step_matches_reference_in_qemu(net, tmp_path):
     np.testing.assert_array_equal(out[0].reshape(-1), run_trace(trained, [xs[0]])[g.outputs[0]].reshape(-1))
 
 
-#: the sparse update of MobileNetV1 0.25 (vww_96_int8) that fits 256 KB: biases of the last
-#: 10 layers with weights, the classifier's weights, a fifth of the last pointwise layer's
-VWW_BIASES, VWW_FRACTION = 10, 0.2
 SRAM = 256 * 1024
 
 
 @pytest.mark.emulator
 @pytest.mark.slow
 def test_vww_sparse_update_trains_within_256_kb(shared_models, tmp_path):
-    """Training MobileNetV1 0.25 at 96x96 with a sparse update, in a firmware linked with
-    256 KB of SRAM: static data (train arena, state, input and output buffers) and the
-    measured stack fit, and the step equals the reference's."""
+    """MobileNetV1 0.25 at 96x96 (vww_96_int8) with `--train sparse` (the subset chosen
+    under 256 KB), in a firmware linked with 256 KB of SRAM: static data (train arena,
+    state, input and output buffers) and the measured stack fit, and the step equals the
+    reference's."""
     from tinyml.codegen.report import build_report
     from tinyml.compiler import compile_model, write
     from tinyml.harness.firmware import build_firmware
     from tinyml.harness.qemu import QemuSession
     from tinyml.targets.budget import check_train_sram
-    from tinyml.train.plan import trainable_nodes
     model = shared_models / "mlperf_tiny/vww/vww_96_int8.tflite"
-    names = [n.name for n in trainable_nodes(compile_model(model, target="cortex-m4").graph)]
-    spec = TrainSpec("sparse", biases=VWW_BIASES, weights=((names[-1], 1.0),
-                                                          (names[-2], VWW_FRACTION)))
-    compiled = compile_model(model, target="cortex-m4", train=spec)
-    ram = check_train_sram(build_report(compiled.code, target="cortex-m4"), SRAM, str(model))
+    compiled = compile_model(model, target="cortex-m4", train=parse("sparse"), train_sram=SRAM)
+    code = compiled.code
+    report = build_report(code, target="cortex-m4")
+    ram = check_train_sram(report, SRAM, str(model))
+    assert {u["role"] for u in report["train"]["updated"]} == {"weights", "bias"}
     write(compiled, tmp_path / "lib", "cortex-m4", SRAM)
     fw = build_firmware(tmp_path / "lib", "mps2-an386", sram=SRAM)   # fails to link above
-    plan, code = build_plan(compiled.graph, spec), compiled.code
+    plan = code.train.plan
     x = np.random.default_rng(0).integers(-128, 128, compiled.graph.tensor(
         compiled.graph.inputs[0]).shape).astype(np.int8)
     step = ref.train_step(plan, ref.init_state(plan), x, 1, 0.01)
-    with QemuSession(fw, timeout=30.0) as session:
+    with QemuSession(fw, timeout=60.0) as session:
         session.device.load_input(0, x.tobytes())
         r = session.device.train(1, 0.01)
         raw = session.device.read_state(code.train.state_size)
@@ -348,3 +345,84 @@ def test_vww_sparse_update_trains_within_256_kb(shared_models, tmp_path):
     static = code.train.arena_size + code.train.state_size + sum(
         compiled.graph.tensor(t).nbytes for t in (*compiled.graph.inputs, *compiled.graph.outputs))
     assert static + r.peak_stack <= SRAM and ram.total <= SRAM
+
+
+# -- choosing the subset --------------------------------------------------------------------
+
+def test_sparse_selection_fits_its_budget_and_grows_with_it():
+    """The proxy's greedy: within each budget, the last layer's bias first, more trained as
+    the budget grows, and nothing when not even a bias fits."""
+    from tinyml.train import select
+    g = cnn()
+    arena = lower_model(g, "net").plan.size
+    contributions = select.proxy_contributions(g)
+    chosen = {}
+    for budget in (4096, 8192, 65536):
+        spec = select.choose(g, budget, arena, contributions)
+        assert select.memory_bytes(g, spec, arena) <= budget
+        chosen[budget] = spec
+    last = g.nodes[-1].name
+    assert last in chosen[4096].bias_layers
+    sizes = [sum(f for _, f in chosen[b].weights) + len(chosen[b].bias_layers) for b in chosen]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+    with pytest.raises(UsageError, match="nothing fits"):
+        select.choose(g, 64, arena, contributions)
+
+
+def test_measured_selection_prefers_what_lowers_the_loss():
+    """With labelled samples, each candidate's contribution is the loss it removes when
+    fine-tuned alone: positive for the classifier, and the choice follows it."""
+    from tinyml.train import select
+    g = mlp()
+    rng = np.random.default_rng(5)
+    x = rng.integers(-128, 128, (16, *g.tensor(g.inputs[0]).shape)).astype(np.int8)
+    y = rng.integers(0, 5, 16)
+    measured = select.measured_contributions(g, x, y, 0.01)
+    assert measured[(g.nodes[-1].name, "weights")] > 0
+    spec = select.choose(g, 1 << 20, lower_model(g, "net").plan.size, measured)
+    assert (g.nodes[-1].name, 1.0) in spec.weights
+
+
+def test_cli_trains_a_chosen_subset_and_refuses_bad_data(tmp_path):
+    from test_cli import tinyml
+    examples = __import__("pathlib").Path(__file__).resolve().parents[1] / "examples"
+    data = np.load(examples / "digits_test.npz")
+    np.savez(tmp_path / "new.npz", x=1.0 - data["x"][:40], y=data["y"][:40])
+    out = tmp_path / "lib"
+    proc = tinyml("compile", examples / "digits_mlp.onnx", "--dtype", "int8", "--calib",
+                  examples / "digits_calib.npz", "--train", "sparse", "--train-data",
+                  tmp_path / "new.npz", "--train-sram", "12K", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "training (sparse, QAS on)" in proc.stdout and "fits --train-sram 12,288" in proc.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["train"]["updated"] and report["train"]["peak_train_sram_bytes"] < 12 * 1024
+    np.savez(tmp_path / "bad.npz", x=data["x"][:4], y=np.array([0, 1, 2, 99]))
+    proc = tinyml("compile", examples / "digits_mlp.onnx", "--dtype", "int8", "--calib",
+                  examples / "digits_calib.npz", "--train", "sparse", "--train-data",
+                  tmp_path / "bad.npz", "-o", tmp_path / "bad")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "labels y" in proc.stderr
+    assert not (tmp_path / "bad").exists()
+    proc = tinyml("compile", examples / "digits_mlp.onnx", "--dtype", "int8", "--calib",
+                  examples / "digits_calib.npz", "--train", "full", "--train-sram", "2K",
+                  "-o", tmp_path / "small")
+    assert proc.returncode == 1 and "does not fit --train-sram 2 KB" in proc.stderr
+    assert not (tmp_path / "small").exists()
+    proc = tinyml("train", examples / "..", "--dataset", tmp_path / "new.npz", "--board",
+                  "mps2-an386")
+    assert proc.returncode != 0 and proc.stderr.count("\n") == 1
+
+
+def test_train_structs_are_filled_field_for_field():
+    """Every tm_train_window and tm_train_span the lowering emits names exactly the fields of
+    the C structs in tm_train.h: a forgotten field cannot silently be 0."""
+    from test_kernel_params import c_structs
+    from tinyml.resources import data_dir
+    structs = c_structs((data_dir("codegen") / "kernels" / "tm_train.h").read_text())
+    seen = set()
+    for make in NETS.values():
+        g = make()
+        plan = build_plan(g, TrainSpec("full"))
+        for _, ctype, fields in lower_model(plan.graph, "net", train=plan).train.structs:
+            assert [f for f, _ in fields] == structs[ctype], ctype
+            seen.add(ctype)
+    assert seen == {"tm_train_window", "tm_train_span"}

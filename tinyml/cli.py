@@ -186,7 +186,9 @@ def _compile(args, write: bool) -> int:
                              progress=sys.stderr.isatty(), io=args.io, optimize=args.optimize,
                              patch=args.patch, patch_overhead=args.patch_overhead / 100,
                              sram=sram, ternary_layers=args.ternary_layers,
-                             ternary_scale=args.ternary_scale, train=_train_spec(args))
+                             ternary_scale=args.ternary_scale, train=_train_spec(args),
+                             train_sram=_size_arg(args.train_sram, "--train-sram"),
+                             train_data=args.train_data)
     report = build_report(compiled.code, target=target, dtype=compiled.dtype)
     train_fit = None
     if compiled.code.train:   # before anything is written
@@ -402,6 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also generate <name>_train_step: SGD on the weights and biases of "
                        "every layer (full), of the last K layers, or of the subset a JSON config "
                        "names (sparse:CONFIG; sparse alone chooses it), int8 models only")
+        p.add_argument("--train-data", metavar="NPZ",
+                       help="with --train sparse: labelled samples of the new domain (x, y) on "
+                       "which each candidate's contribution is measured (default: a proxy)")
         p.add_argument("--train-sram", default="256K", metavar="SIZE",
                        help="with --train: RAM training may take, train arena + state + I/O + "
                        "stack (default 256K); compiling fails above it")

@@ -51,7 +51,8 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
                   progress: bool = False, io: str = "caller", optimize: str = "balanced",
                   patch: str | None = None, patch_overhead: float = 0.15,
                   sram: int | None = None, ternary_layers: str = INNER,
-                  ternary_scale: str = "median", train: TrainSpec | None = None) -> Compiled:
+                  ternary_scale: str = "median", train: TrainSpec | None = None,
+                  train_sram: int = 256 * 1024, train_data: str | None = None) -> Compiled:
     """`io`: "caller" (inputs and outputs in the caller's buffers) or "arena" (planned inside
     the arena, their bytes reused once dead, as TFLite Micro does). `optimize`, `patch` and
     `patch_overhead`: the memory planner's (tinyml/plan/planner.py); `sram`: a RAM budget in
@@ -60,7 +61,9 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
     `dtype` "ternary": int8 with the weights of `ternary_layers` ternary (--ternary-layers,
     tinyml/quant/ternary.py), scaled by `ternary_scale`. Whatever the dtype, int8 weights
     that already take at most three values per output channel compile as ternary.
-    `train`: what the generated training step updates (--train, tinyml/train/spec.py)."""
+    `train`: what the generated training step updates (--train, tinyml/train/spec.py);
+    with `sparse` alone, the subset is chosen under `train_sram` bytes of RAM, by measured
+    contributions on `train_data` (an .npz path) or by a proxy (tinyml/train/select.py)."""
     core = get_core(target)
     name = name or default_name(model_path)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
@@ -93,13 +96,6 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
         validate_graph(graph)
     if io not in ("caller", "arena"):
         raise UsageError(f"--io must be caller or arena, not {io!r}")
-    train_plan = None
-    if train is not None:
-        if io == "arena" or patch not in (None, "off"):
-            raise UsageError("--train runs layer by layer with the inputs and outputs in the "
-                             "caller's buffers: drop --io arena and --patch")
-        train_plan = build_plan(graph, train)
-        graph = train_plan.graph
     budget = None
     if sram is not None:
         outside = 0 if io == "arena" else sum(graph.tensor(t).nbytes
@@ -107,8 +103,34 @@ def compile_model(model_path: str | Path, *, name: str | None = None, target: st
         budget = arena_budget(sram, outside)
     options = PlanOptions(optimize=optimize, patch=patch, patch_overhead=patch_overhead,
                           arena_budget=budget)
+    train_plan = None
+    if train is not None:
+        if io == "arena" or patch not in (None, "off"):
+            raise UsageError("--train runs layer by layer with the inputs and outputs in the "
+                             "caller's buffers: drop --io arena and --patch")
+        if train.auto:
+            train = _choose_sparse(graph, name, core, options, train, train_sram, train_data)
+        train_plan = build_plan(graph, train)
+        graph = train_plan.graph
     return Compiled(graph, lower_model(graph, name, core, io_in_arena=io == "arena",
                                        options=options, train=train_plan), graph_dtype(graph))
+
+
+def _choose_sparse(graph: Graph, name: str, core, options: PlanOptions, spec: TrainSpec,
+                   train_sram: int, train_data: str | None) -> TrainSpec:
+    """`--train sparse`: the subset of most contribution per byte that fits `train_sram`
+    with the input and output buffers and the stack (tinyml/train/select.py)."""
+    from .targets.budget import STACK_BYTES
+    from .train import select
+    arena = lower_model(graph, name, core, options=options).plan.size
+    io = sum(graph.tensor(t).nbytes for t in (*graph.inputs, *graph.outputs))
+    if train_data:
+        x, y = select.read_train_data(train_data, graph)
+        contributions = select.measured_contributions(graph, x, y, select.MEASURE_LR, spec.qas)
+    else:
+        contributions = select.proxy_contributions(graph)
+    return select.choose(graph, train_sram - io - STACK_BYTES - select.APPLICATION_BYTES, arena,
+                         contributions, spec.qas)
 
 
 def write(compiled: Compiled, outdir: str | Path, target: str, sram: int | None = None) -> dict:

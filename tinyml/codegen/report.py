@@ -166,7 +166,7 @@ def train_report(train) -> dict:
     return {
         "mode": spec.mode, "qas": train.plan.qas,
         "updated": [{"layer": t.node, "tensor": t.tensor, "role": t.role,
-                     "channels": t.span[3], "of_channels": t.span[1],
+                     "channels": t.span[3], "of_channels": t.span[1], "params": t.master_count,
                      "bytes": t.nbytes + 4 * t.master_count} for t in train.state],
         "state_bytes": train.state_size,
         "train_arena_bytes": train.arena_size,

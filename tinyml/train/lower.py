@@ -176,6 +176,59 @@ def _var(name: str) -> dict:
     return {"kind": "var", "name": name}
 
 
+def gradient_requests(plan: TrainPlan) -> list[BufferRequest]:
+    """The backward's gradient buffers with their lifetimes over its steps (0: the loss)."""
+    graph = plan.graph
+    first: dict[str, int] = {plan.logits: 0}
+    last: dict[str, int] = {}
+    for s, step in enumerate(plan.steps, start=1):
+        node = _node(graph, step.node)
+        last[node.outputs[0]] = s
+        for i in step.grad_inputs:
+            first.setdefault(node.inputs[i], s)
+    return [BufferRequest(t, 4 * graph.tensor(t).size, first[t], last.get(t, first[t]))
+            for t in first]
+
+
+def gradient_plan(plan: TrainPlan):
+    """The gradient buffers' offsets (the arena planner's)."""
+    requests = gradient_requests(plan)
+    grads = plan_arena(requests, ALIGN)
+    check_plan(grads, requests)
+    return grads
+
+
+def saved_layout(plan: TrainPlan, base: int) -> tuple[dict[str, int], int, int]:
+    """(tensor -> offset of the saved tensors from `base`, the model output's offset, the
+    end)."""
+    graph = plan.graph
+    at, saved_at = base, {}
+    for t in plan.saved:
+        saved_at[t] = at
+        at = aligned(at + graph.tensor(t).nbytes, ALIGN)
+    output = graph.outputs[0]
+    output_offset = saved_at.get(output, at)
+    if output not in saved_at:
+        at = aligned(at + graph.tensor(output).nbytes, ALIGN)
+    return saved_at, output_offset, at
+
+
+@dataclass(frozen=True)
+class TrainMemory:
+    state: int
+    arena: int          # the train arena
+    saved: int
+    gradients: int
+
+
+def train_memory(plan: TrainPlan, arena_size: int) -> TrainMemory:
+    """What a plan's step takes, from the inference arena's size (no lowering)."""
+    grads = gradient_plan(plan)
+    base = aligned(max(arena_size, grads.size), ALIGN)
+    end = saved_layout(plan, base)[2]
+    return TrainMemory(state_layout(plan, lambda t: "")[1], end, end - base, grads.size)
+
+
 def lower_train(plan: TrainPlan, *, layer_index: dict[str, int], runs: set[str],
                 locations: dict, const_symbol, arena_size: int) -> TrainCode:
     """`layer_index`: node -> its layer index; `runs`: the nodes with a kernel call;
@@ -197,29 +250,10 @@ def lower_train(plan: TrainPlan, *, layer_index: dict[str, int], runs: set[str],
         structs.append((symbol, ctype, fields))
         return _ref(symbol)
 
-    # the backward's gradient buffers, over its steps (0: the loss)
-    first: dict[str, int] = {plan.logits: 0}
-    last: dict[str, int] = {}
-    for s, step in enumerate(plan.steps, start=1):
-        node = _node(graph, step.node)
-        last[node.outputs[0]] = s
-        for i in step.grad_inputs:
-            first.setdefault(node.inputs[i], s)
-    requests = [BufferRequest(t, 4 * graph.tensor(t).size, first[t], last.get(t, first[t]))
-                for t in first]
-    grads = plan_arena(requests, ALIGN)
-    check_plan(grads, requests)
-
+    grads = gradient_plan(plan)
     saved_base = aligned(max(arena_size, grads.size), ALIGN)
-    at = saved_base
-    saved_at: dict[str, int] = {}
-    for t in plan.saved:
-        saved_at[t] = at
-        at = aligned(at + graph.tensor(t).nbytes, ALIGN)
+    saved_at, output_offset, at = saved_layout(plan, saved_base)
     output = graph.outputs[0]
-    output_offset = saved_at.get(output, at)
-    if output not in saved_at:
-        at = aligned(at + graph.tensor(output).nbytes, ALIGN)
     saves = []
     for t in plan.saved:
         if t == output:

@@ -112,9 +112,15 @@ def _choose(graph: Graph, spec: TrainSpec) -> dict[str, dict[str, int]]:
     for n in picked:
         chosen[n.name] = {"weights": out_channels[n.name], "bias": out_channels[n.name]}
     if spec.mode == "sparse":
-        for n in layers[len(layers) - min(spec.biases, len(layers)):]:
-            chosen.setdefault(n.name, {})["bias"] = out_channels[n.name]
         names = {n.name for n in layers}
+        for name in spec.bias_layers:
+            if name not in names:
+                raise UsageError(f"--train: no layer with weights is named {name!r} "
+                                 f"(layers: {', '.join(sorted(names))})")
+        tail = {n.name for n in layers[len(layers) - min(spec.biases, len(layers)):]}
+        for n in layers:
+            if n.name in tail or n.name in spec.bias_layers:
+                chosen.setdefault(n.name, {})["bias"] = out_channels[n.name]
         for name, fraction in spec.weights:
             if name not in names:
                 raise UsageError(f"--train: no layer with weights is named {name!r} "

@@ -105,6 +105,13 @@ class StepResult:
     grads: dict                     # tensor -> its gradient (real units), for tests
 
 
+def loss(plan: TrainPlan, state: State, x: np.ndarray, label: int) -> float:
+    """The loss of one sample under `state`, forward only."""
+    values = run_trace(graph_of(plan, state), [x])
+    return grads.softmax_xent(values[plan.logits], plan.graph.tensor(plan.logits), int(label),
+                              plan.beta)[0]
+
+
 def train_step(plan: TrainPlan, state: State, x: np.ndarray, label: int, lr: float) -> StepResult:
     graph = graph_of(plan, state)
     values = run_trace(graph, [x])

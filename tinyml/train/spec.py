@@ -4,10 +4,10 @@
 - `last:K`: weights and biases of the last K layers with weights.
 - `sparse:CONFIG`: a JSON file naming the subset, as Tiny Training Engine's sparse update:
   `{"biases": 3, "weights": {"layer name": 0.5}, "qas": true}`: the biases of the last 3
-  layers with weights, and the weights of the first half of the output channels of the named
-  layer (a fraction in (0, 1], 1 for all of them). `qas` (default true): quantization-aware
-  scaling of the gradients (tinyml/train/reference.py).
-- `sparse` alone: the subset is chosen automatically (tinyml/train/select.py).
+  layers with weights (or of the layers a list names), and the weights of the first half of
+  the output channels of the named layer (a fraction in (0, 1], 1 for all of them). `qas`
+  (default true): quantization-aware scaling of the gradients (tinyml/train/reference.py).
+- `sparse` alone: the subset is chosen for you under the RAM budget (tinyml/train/select.py).
 
 Layer names are the node names of the per-layer table (`tinyml inspect`).
 """
@@ -29,6 +29,7 @@ class TrainSpec:
     mode: str
     last: int = 0                                   # last:K
     biases: int = 0                                 # sparse: biases of the last k layers
+    bias_layers: tuple[str, ...] = ()               # sparse: and of these layers
     weights: tuple[tuple[str, float], ...] = ()     # sparse: (layer, fraction of channels)
     qas: bool = True
     auto: bool = False                              # sparse with no config: chosen for you
@@ -61,8 +62,12 @@ def read_config(path: Path) -> TrainSpec:
     if not isinstance(data, dict) or set(data) - {"biases", "weights", "qas"}:
         raise UsageError(f"{where}: the config is an object of biases, weights and qas")
     biases = data.get("biases", 0)
-    if not isinstance(biases, int) or isinstance(biases, bool) or biases < 0:
-        raise UsageError(f"{where}: biases is a count of last layers >= 0")
+    named: tuple[str, ...] = ()
+    if isinstance(biases, list) and all(isinstance(b, str) for b in biases):
+        biases, named = 0, tuple(biases)
+    elif not isinstance(biases, int) or isinstance(biases, bool) or biases < 0:
+        raise UsageError(f"{where}: biases is a count of last layers >= 0, or a list of "
+                         "layer names")
     weights = data.get("weights", {})
     if not isinstance(weights, dict):
         raise UsageError(f"{where}: weights maps layer names to fractions of their channels")
@@ -75,6 +80,7 @@ def read_config(path: Path) -> TrainSpec:
     qas = data.get("qas", True)
     if not isinstance(qas, bool):
         raise UsageError(f"{where}: qas is true or false")
-    if not biases and not pairs:
+    if not biases and not named and not pairs:
         raise UsageError(f"{where}: the config trains nothing (no biases, no weights)")
-    return TrainSpec("sparse", biases=biases, weights=tuple(pairs), qas=qas, source=str(path))
+    return TrainSpec("sparse", biases=biases, bias_layers=named, weights=tuple(pairs), qas=qas,
+                     source=str(path))

@@ -79,28 +79,35 @@ static inline int32_t tm_train_pixel(const tm_train_window *g, int32_t b, int32_
     return (b * g->in_h + y) * g->in_w + x;
 }
 
-void tm_train_conv2d_grad_s8(const tm_train_window *g, const float *dy, const int8_t *weights,
-                             const float *w_scale, float *dx)
+/* dx += dy through the weights at every tap inside the input: a convolution's weights are
+ * [out_c][kh][kw][in_c], a depthwise one's [kh][kw][out_c]. */
+static void tm_train_input_grad(const tm_train_window *g, const float *dy, const int8_t *weights,
+                                const float *w_scale, float *dx, int depthwise)
 {
     const int32_t kernel = g->kernel_h * g->kernel_w * g->in_c;
     for (int32_t b = 0; b < g->batches; ++b) {
         for (int32_t oy = 0; oy < g->out_h; ++oy) {
             for (int32_t ox = 0; ox < g->out_w; ++ox) {
                 const float *d = dy + ((b * g->out_h + oy) * g->out_w + ox) * g->out_c;
-                for (int32_t o = 0; o < g->out_c; ++o) {
-                    if (d[o] == 0.0f) {
-                        continue;   /* masked: most of a ReLU layer's outputs */
-                    }
-                    const float v = d[o] * w_scale[o];
-                    for (int32_t kh = 0; kh < g->kernel_h; ++kh) {
-                        const int32_t iy = tm_train_in_row(g, oy, kh);
-                        for (int32_t kw = 0; iy >= 0 && kw < g->kernel_w; ++kw) {
-                            const int32_t ix = tm_train_in_col(g, ox, kw);
-                            if (ix < 0) {
+                for (int32_t kh = 0; kh < g->kernel_h; ++kh) {
+                    const int32_t iy = tm_train_in_row(g, oy, kh);
+                    for (int32_t kw = 0; iy >= 0 && kw < g->kernel_w; ++kw) {
+                        const int32_t ix = tm_train_in_col(g, ox, kw);
+                        if (ix < 0) {
+                            continue;
+                        }
+                        const int32_t tap = kh * g->kernel_w + kw;
+                        float *out = dx + tm_train_pixel(g, b, iy, ix) * g->in_c;
+                        for (int32_t o = 0; o < g->out_c; ++o) {
+                            if (d[o] == 0.0f) {
+                                continue;   /* masked: most of a ReLU layer's outputs */
+                            }
+                            const float v = d[o] * w_scale[o];
+                            if (depthwise) {
+                                out[o / g->depth_multiplier] += v * (float)weights[tap * g->out_c + o];
                                 continue;
                             }
-                            const int8_t *w = weights + o * kernel + (kh * g->kernel_w + kw) * g->in_c;
-                            float *out = dx + tm_train_pixel(g, b, iy, ix) * g->in_c;
+                            const int8_t *w = weights + o * kernel + tap * g->in_c;
                             for (int32_t c = 0; c < g->in_c; ++c) {
                                 out[c] += v * (float)w[c];
                             }
@@ -110,6 +117,12 @@ void tm_train_conv2d_grad_s8(const tm_train_window *g, const float *dy, const in
             }
         }
     }
+}
+
+void tm_train_conv2d_grad_s8(const tm_train_window *g, const float *dy, const int8_t *weights,
+                             const float *w_scale, float *dx)
+{
+    tm_train_input_grad(g, dy, weights, w_scale, dx, 0);
 }
 
 /* The gradient of one weight: dy of output channel o against input channel c at tap
@@ -155,28 +168,7 @@ void tm_train_conv2d_update_s8(const tm_train_window *g, const float *dy, const 
 void tm_train_depthwise_grad_s8(const tm_train_window *g, const float *dy,
                                 const int8_t *weights, const float *w_scale, float *dx)
 {
-    const int32_t mult = g->depth_multiplier;
-    for (int32_t b = 0; b < g->batches; ++b) {
-        for (int32_t oy = 0; oy < g->out_h; ++oy) {
-            for (int32_t ox = 0; ox < g->out_w; ++ox) {
-                const float *d = dy + ((b * g->out_h + oy) * g->out_w + ox) * g->out_c;
-                for (int32_t kh = 0; kh < g->kernel_h; ++kh) {
-                    const int32_t iy = tm_train_in_row(g, oy, kh);
-                    for (int32_t kw = 0; iy >= 0 && kw < g->kernel_w; ++kw) {
-                        const int32_t ix = tm_train_in_col(g, ox, kw);
-                        if (ix < 0) {
-                            continue;
-                        }
-                        const int8_t *w = weights + (kh * g->kernel_w + kw) * g->out_c;
-                        float *out = dx + tm_train_pixel(g, b, iy, ix) * g->in_c;
-                        for (int32_t o = 0; o < g->out_c; ++o) {
-                            out[o / mult] += d[o] * w_scale[o] * (float)w[o];
-                        }
-                    }
-                }
-            }
-        }
-    }
+    tm_train_input_grad(g, dy, weights, w_scale, dx, 1);
 }
 
 void tm_train_depthwise_update_s8(const tm_train_window *g, const float *dy, const int8_t *x,
@@ -238,25 +230,14 @@ void tm_train_avgpool_grad_f32(const tm_train_window *g, const float *dy, float 
     }
 }
 
-void tm_train_master_s8(const int8_t *ints, const tm_train_span *span, float *master)
+void tm_train_master(const void *ints, int32_t wide, const tm_train_span *span, float *master)
 {
     for (int32_t o = 0; o < span->outer; ++o) {
         for (int32_t c = 0; c < span->trained; ++c) {
             for (int32_t i = 0; i < span->inner; ++i) {
+                const int32_t k = (o * span->channels + c) * span->inner + i;
                 master[(o * span->trained + c) * span->inner + i] =
-                    (float)ints[(o * span->channels + c) * span->inner + i];
-            }
-        }
-    }
-}
-
-void tm_train_master_s32(const int32_t *ints, const tm_train_span *span, float *master)
-{
-    for (int32_t o = 0; o < span->outer; ++o) {
-        for (int32_t c = 0; c < span->trained; ++c) {
-            for (int32_t i = 0; i < span->inner; ++i) {
-                master[(o * span->trained + c) * span->inner + i] =
-                    (float)ints[(o * span->channels + c) * span->inner + i];
+                    wide ? (float)((const int32_t *)ints)[k] : (float)((const int8_t *)ints)[k];
             }
         }
     }

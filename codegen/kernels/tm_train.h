@@ -71,9 +71,9 @@ void tm_train_bias_update_s32(const float *dy, int32_t positions, const tm_train
  * (padding not counted): average pooling, and the mean over height and width. */
 void tm_train_avgpool_grad_f32(const tm_train_window *g, const float *dy, float *dx);
 
-/* The master of an integer tensor's trained channels: its values as float. */
-void tm_train_master_s8(const int8_t *ints, const tm_train_span *span, float *master);
-void tm_train_master_s32(const int32_t *ints, const tm_train_span *span, float *master);
+/* The master of an integer tensor's trained channels: its values (int8, or int32 when
+ * `wide`) as float. */
+void tm_train_master(const void *ints, int32_t wide, const tm_train_span *span, float *master);
 
 #ifdef __cplusplus
 }

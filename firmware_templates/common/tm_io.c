@@ -92,6 +92,29 @@ void tm_counter_init(void)
 #endif
 }
 
+/* A timed call: the counter at its start, its marks bracketing it for the QEMU plugin. */
+static uint32_t tm_timer_start(void)
+{
+    uint32_t start = 0;
+#if defined(TM_HAVE_DWT)
+    start = DWT_CYCCNT;
+#endif
+    tm_mark(TM_MARK_INVOKE_BEGIN);
+    return start;
+}
+
+static tm_invoke_result_t tm_timer_stop(int32_t status, uint32_t start)
+{
+    tm_mark(TM_MARK_INVOKE_END);
+    tm_invoke_result_t r = {status, TM_COUNTER_NONE, 0};
+#if defined(TM_HAVE_DWT)
+    r.count = DWT_CYCCNT - start;
+    r.counter_kind = TM_COUNTER_CYCLES;
+#endif
+    (void)start;
+    return r;
+}
+
 #if TMG_TRAIN
 static uint8_t state[TMG_STATE_SIZE] __attribute__((aligned(16)));
 static int state_ready;
@@ -113,18 +136,9 @@ uint8_t *tm_state(void)
 tm_invoke_result_t tm_train(int32_t label, float lr, float *loss)
 {
     uint8_t *s = tm_state();
-    tm_invoke_result_t r = {0, TM_COUNTER_NONE, 0};
-#if defined(TM_HAVE_DWT)
-    uint32_t start = DWT_CYCCNT;
-#endif
-    tm_mark(TM_MARK_INVOKE_BEGIN);
-    r.status = TMG_TRAIN_STEP((const int8_t *)tm_input_bytes(0), label, lr, s, arena, loss);
-    tm_mark(TM_MARK_INVOKE_END);
-#if defined(TM_HAVE_DWT)
-    r.count = DWT_CYCCNT - start;
-    r.counter_kind = TM_COUNTER_CYCLES;
-#endif
-    return r;
+    const uint32_t start = tm_timer_start();
+    const int status = TMG_TRAIN_STEP((const int8_t *)tm_input_bytes(0), label, lr, s, arena, loss);
+    return tm_timer_stop(status, start);
 }
 #endif
 
@@ -140,20 +154,11 @@ tm_invoke_result_t tm_invoke(void)
         outputs[i] = (void *)tm_output_bytes(i);
     }
 #endif
-    tm_invoke_result_t r = {0, TM_COUNTER_NONE, 0};
-#if defined(TM_HAVE_DWT)
-    uint32_t start = DWT_CYCCNT;
-#endif
-    tm_mark(TM_MARK_INVOKE_BEGIN);
+    const uint32_t start = tm_timer_start();
 #if TMG_IO_IN_ARENA
-    r.status = TMG_INVOKE_ARENA(arena);
+    const int status = TMG_INVOKE_ARENA(arena);
 #else
-    r.status = TMG_INVOKE_IO(inputs, outputs, arena);
+    const int status = TMG_INVOKE_IO(inputs, outputs, arena);
 #endif
-    tm_mark(TM_MARK_INVOKE_END);
-#if defined(TM_HAVE_DWT)
-    r.count = DWT_CYCCNT - start;
-    r.counter_kind = TM_COUNTER_CYCLES;
-#endif
-    return r;
+    return tm_timer_stop(status, start);
 }

@@ -35,30 +35,59 @@ def _parse_shapes(text: str | None) -> dict[str, tuple[int, ...]] | None:
     return shapes
 
 
-def _layer_table(report: dict) -> str:
-    """The per-layer table: `live` is the arena bytes alive while the layer runs (its peak
-    over patches for a patch stage), `runs` how (in place by bands, by patches)."""
-    rows = [("#", "op", "output", "MACs", "weights", "kernel", "live B", "runs")]
+LAYER_NAME_WIDTH = 24
+FORMATS = ("table", "markdown", "json")
+
+
+def _layer_rows(report: dict) -> list[tuple[str, ...]]:
+    """The per-layer table's rows: the source layer's name (Keras's, else the node's), ROM
+    (flash bytes of the constants it reads), RAM (arena bytes alive while it runs, its peak
+    over patches for a patch stage), `runs` how (in place, by bands, by patches)."""
+    rows = [("#", "layer", "op", "output", "MACs", "params", "ROM B", "RAM B", "weights",
+             "kernel", "runs")]
     for i, layer in enumerate(report["layers"]):
         how = {"whole": "", "view": ""}.get(layer["runs"], layer["runs"])
         if layer.get("in_place"):
             how = ("in place" + (f", {how}" if how else ""))
         weights = (f"{layer['weights']} {layer['weight_bits']:g}b" if layer.get("weights")
                    else "")
-        rows.append((str(i), layer["op"], "x".join(map(str, layer["output"])), f"{layer['macs']:,}",
-                     weights, layer["kernel"], f"{layer['live_bytes']:,}", how
-                     + (" <- peak" if i == report["peak_step"] else "")))
+        rows.append((str(i), printable(layer["source"], LAYER_NAME_WIDTH), layer["op"],
+                     "x".join(map(str, layer["output"])), f"{layer['macs']:,}",
+                     f"{layer['params']:,}", f"{layer['rom_bytes']:,}", f"{layer['ram_bytes']:,}",
+                     weights, layer["kernel"],
+                     (how + (" <- peak" if i == report["peak_step"] else "")).strip()))
+    return rows
+
+
+def _memory_line(report: dict) -> str:
+    m = report["memory"]
+    state = f" + state {m['state_bytes']:,}" if m["state_bytes"] else ""
+    return (f"flash ~{m['flash_total_bytes']:,} B (weights {m['weights_bytes']:,} + code "
+            f"~{m['code_bytes_estimate']:,})   RAM ~{m['ram_total_bytes']:,} B (activations "
+            f"{m['activations_bytes']:,}{state} + input {m['input_bytes']:,} + output "
+            f"{m['output_bytes']:,} + stack ~{m['stack_bytes_estimate']:,})")
+
+
+def _report_text(report: dict, fmt: str) -> str:
+    """The analyze report: per layer, then totals; `fmt` table, markdown or json."""
+    if fmt == "json":
+        return json.dumps(report, indent=2)
+    rows = _layer_rows(report)
+    if fmt == "markdown":
+        right = {4, 5, 6, 7}
+        lines = ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+        lines.insert(1, "|" + "|".join("---:" if c in right else "---" for c in range(len(rows[0]))) + "|")
+        return "\n".join([*lines, "", f"- {_summary(report)}", f"- {_memory_line(report)}"])
+    return _layer_table(rows, report)
+
+
+def _layer_table(rows: list[tuple[str, ...]], report: dict) -> str:
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    right = (3, 6)
+    right = (4, 5, 6, 7)
     lines = ["  ".join(cell.rjust(w) if c in right else cell.ljust(w)
                        for c, (cell, w) in enumerate(zip(row, widths))).rstrip() for row in rows]
     lines.insert(1, "-" * max(len(line) for line in lines))
-    lines.append("")
-    ternary = sum(layer.get("weights") == "ternary" for layer in report["layers"])
-    lines.append(f"MACs {report['macs']:,}   params {report['params']:,}   "
-                 f"weights {report['flash_bytes']:,} B   arena {report['arena_bytes']:,} B "
-                 f"(lower bound {report['arena_lower_bound_bytes']:,} B)   dtype {report['dtype']}"
-                 + (f" (ternary weights in {ternary} layers)" if ternary else ""))
+    lines += ["", _summary(report), _memory_line(report)]
     patch = report.get("patch_plan")
     if patch:
         lines.append(f"patches: {patch['grid'][0]}x{patch['grid'][1]} up to layer "
@@ -67,6 +96,14 @@ def _layer_table(report: dict) -> str:
                      f"{patch['extra_macs']:,} ({patch['extra_macs_percent']:g}%); layer by "
                      f"layer the arena is {report['layer_by_layer_arena_bytes']:,} B")
     return "\n".join(lines)
+
+
+def _summary(report: dict) -> str:
+    ternary = sum(layer.get("weights") == "ternary" for layer in report["layers"])
+    return (f"MACs {report['macs']:,}   params {report['params']:,}   "
+            f"weights {report['flash_bytes']:,} B   arena {report['arena_bytes']:,} B "
+            f"(lower bound {report['arena_lower_bound_bytes']:,} B)   dtype {report['dtype']}"
+            + (f" (ternary weights in {ternary} layers)" if ternary else ""))
 
 
 def _plan_text(code) -> str:
@@ -210,7 +247,9 @@ def _compile(args, write: bool) -> int:
     if write:
         outdir = Path(args.output or f"./{args.name or default_name(args.model)}_tinyml")
         report = write_out(compiled, outdir, target, sram)
-    print(_layer_table(report))
+    print(_report_text(report, args.format))
+    if args.format == "json":   # stdout is one JSON document
+        return 0
     if getattr(args, "plan", False):
         print()
         print(_plan_text(compiled.code))
@@ -400,6 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--calib-percentile", type=float, default=99.99,
                        help="percentile for --calib-method percentile (default: 99.99)")
         p.add_argument("--input-shape", help="shapes of dynamic inputs: NAME:1,3,32,32;...")
+        p.add_argument("--format", choices=FORMATS, default="table",
+                       help="the report on stdout: a table (default), a markdown table, or "
+                       "report.json's document")
         p.add_argument("--train", metavar="full|last:K|sparse[:CONFIG]",
                        help="also generate <name>_train_step: SGD on the weights and biases of "
                        "every layer (full), of the last K layers, or of the subset a JSON config "

@@ -80,6 +80,7 @@ class Node:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     attrs: Any = None
+    label: str = ""          # the source framework's layer name, when it differs (Keras)
 
     def with_(self, **changes: Any) -> "Node":
         return dataclasses.replace(self, **changes)

@@ -87,6 +87,31 @@ def weight_info(layer: Layer, graph) -> dict:
             "weight_bits": round(8 * nbytes / max(w.size, 1), 3)}
 
 
+def rom_per_layer(code: ModelCode) -> tuple[list[int], int]:
+    """Flash bytes of the constants each layer reads (a constant two layers read counts for
+    the first), and those of the training step's own constants: together, every constant."""
+    owner: dict[str, int] = {}
+    for layer in code.layers:
+        if layer.call is None:
+            continue
+        for a in layer.call.args:
+            for name in ((a.ref, *a.refs) if a.kind in ("tensor", "tensor_list") else ()):
+                loc = code.locations.get(name)
+                if loc is not None and loc.kind == "const":
+                    owner.setdefault(loc.symbol, layer.index)
+        for symbol in layer.const_symbols.values():
+            owner.setdefault(symbol, layer.index)
+    if code.train:
+        index = {layer.node.name: layer.index for layer in code.layers}
+        for t in code.train.state:   # the flash values train_init starts from
+            owner.setdefault(t.source, index[t.node])
+    rom = [0] * len(code.layers)
+    for c in code.consts:
+        rom[owner[c.symbol]] += int(c.values.nbytes)
+    train = sum(int(v.nbytes) for _, _, v in code.train.consts) if code.train else 0
+    return rom, train
+
+
 def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **extra) -> dict:
     graph = code.graph
     layout = code.layout
@@ -99,11 +124,13 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
     peak = (max((i for i, u in enumerate(units) if u == peak_unit),
                 key=lambda i: (live[i], i), default=None) if peak_unit is not None else None)
     layers = []
+    rom, train_rom = rom_per_layer(code)
     for layer in code.layers:
         node = layer.node
         loc = code.locations.get(node.outputs[0])
         layers.append({
             "name": node.name,
+            "source": node.label or node.name,   # the framework's layer name (Keras)
             "op": node.op,
             "inputs": [list(graph.tensor(n).shape) for n in node.inputs
                        if n and not graph.tensor(n).is_const],
@@ -120,6 +147,10 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
             "output_offset": loc.offset if loc and loc.kind == "arena" else None,
             "scratch_bytes": layer.call.scratch_bytes if layer.call else 0,
             "live_bytes": live[layer.index],   # arena bytes alive while this layer runs
+            "params": sum(graph.tensor(t).size for t in node.inputs
+                          if t and graph.tensor(t).is_const),
+            "rom_bytes": rom[layer.index],
+            "ram_bytes": live[layer.index],
         })
 
     def io(info):
@@ -128,7 +159,7 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
                 "arena_offset": info.arena_offset}
 
     flat = code.memory.layer_by_layer
-    return {
+    report = {
         "tinyml_version": __version__,
         "name": code.name,
         "target": target,
@@ -154,12 +185,29 @@ def build_report(code: ModelCode, *, target: str = "host", dtype: str = "", **ex
         "inputs": [io(i) for i in code.inputs],
         "outputs": [io(o) for o in code.outputs],
         "layers": layers,
-        "train": train_report(code.train) if code.train else None,
+        "train": train_report(code.train, train_rom) if code.train else None,
         **extra,
     }
+    report["memory"] = memory_totals(report)
+    return report
 
 
-def train_report(train) -> dict:
+def memory_totals(report: dict) -> dict:
+    """Flash and RAM in all, as STM32Cube.AI's analyze gives them: weights (read-only),
+    activations (the arena, or the train arena and state when training), inputs and outputs
+    outside it, and the estimates (code, stack) tinyml/targets/budget.py makes."""
+    from ..targets.budget import needs
+    flash, ram = needs(report)
+    parts = {name: n for name, n, _ in (*flash.parts, *ram.parts)}
+    return {"weights_bytes": parts["weights"],
+            "activations_bytes": parts.get("arena", parts.get("train arena", 0)),
+            "state_bytes": parts.get("state", 0),
+            "input_bytes": parts.get("input", 0), "output_bytes": parts.get("output", 0),
+            "stack_bytes_estimate": parts["stack"], "code_bytes_estimate": parts["code"],
+            "ram_total_bytes": ram.total, "flash_total_bytes": flash.total}
+
+
+def train_report(train, rom_bytes: int = 0) -> dict:
     """What the training step updates and the memory it takes (tinyml/train/lower.py). The
     stack is not in it: the firmware measures it."""
     spec = train.plan.spec
@@ -173,5 +221,6 @@ def train_report(train) -> dict:
         "saved_bytes": train.saved_bytes,
         "gradient_bytes": train.backward_bytes,
         "peak_train_sram_bytes": train.arena_size + train.state_size,
+        "rom_bytes": rom_bytes,   # its own constants (gradient scales, update factors)
         "num_classes": int(train.plan.graph.tensor(train.plan.logits).size),
     }

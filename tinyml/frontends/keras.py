@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -124,20 +125,32 @@ def _v1_saved_model_converter(tf, path: Path, source: str, reason: ModelError):
         raise reason from None
 
 
-def keras_to_tflite(path: str | Path) -> bytes:
-    """The float TFLite flatbuffer of a Keras model or SavedModel folder."""
+def _layer_names(model) -> list[str]:
+    """The names of a Keras model's layers, nested models' included."""
+    names = []
+    for layer in getattr(model, "layers", []):
+        names.append(layer.name)
+        names += _layer_names(layer)
+    return names
+
+
+def keras_to_tflite(path: str | Path) -> tuple[bytes, list[str]]:
+    """The float TFLite flatbuffer of a Keras model or SavedModel folder, and its layers'
+    names (none for a SavedModel read by the graph-mode converter)."""
     path, source = Path(path), str(path)
     tf = _import_tensorflow(source)
+    names: list[str] = []
     with _captured_output() as output:
         try:
             model = (_saved_model if path.is_dir() else _keras_model)(tf, path, source)
+            names = _layer_names(model)
             converter = tf.lite.TFLiteConverter.from_keras_model(model)
         except ModelError as exc:
             if not path.is_dir():
                 raise
             converter = _v1_saved_model_converter(tf, path, source, exc)
         try:
-            return converter.convert()
+            return converter.convert(), names
         except Exception as exc:
             log = output().strip().splitlines()
             detail = f"; {log[-1]}" if log else ""
@@ -145,5 +158,26 @@ def keras_to_tflite(path: str | Path) -> bytes:
                              f"({_first_line(exc)}{detail})", model=source) from None
 
 
+def source_layer(names: list[str], tensor_names: list[str]) -> str:
+    """The Keras layer a node came from: the innermost path segment of its tensors' names
+    (the TFLite converter's "model/layer_1/op") that is a layer's name, with or without the
+    "_N" suffix Keras adds, trying its outputs, then its constants, then its first input (a
+    layer's fused activation reads the layer's output); "" when none is."""
+    known = set(names)
+    for tensor in tensor_names:
+        for segment in reversed(tensor.split(";")[0].split("/")[:-1]):
+            base = re.sub(r"_\d+$", "", segment)
+            if segment in known or base in known:
+                return segment if segment in known else base
+    return ""
+
+
 def load_keras(path: str | Path) -> Graph:
-    return load_tflite(path, data=keras_to_tflite(path))
+    """The graph, each node labelled with the Keras layer it came from (the report's layer
+    names)."""
+    data, names = keras_to_tflite(path)
+    graph = load_tflite(path, data=data)
+    return graph.replace(nodes=[
+        n.with_(label=source_layer(names, [*n.outputs, *(t for t in n.inputs[1:] if t),
+                                           *n.inputs[:1]]))
+        for n in graph.nodes])

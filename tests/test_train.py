@@ -426,3 +426,24 @@ def test_train_structs_are_filled_field_for_field():
             assert [f for f, _ in fields] == structs[ctype], ctype
             seen.add(ctype)
     assert seen == {"tm_train_window", "tm_train_span"}
+
+
+@pytest.mark.emulator
+def test_train_with_two_emulators_measures_what_one_does(tmp_path):
+    """`tinyml train --jobs 2`: SGD on the first emulator, the trained state written into
+    the second (WRITE_STATE), accuracy measured on both: the figures of --jobs 1."""
+    from pathlib import Path
+    from tinyml.compiler import compile_model, write
+    from tinyml.harness.train import train
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    data = np.load(examples / "digits_test.npz")
+    np.savez(tmp_path / "inv.npz", x=1.0 - data["x"][:120], y=data["y"][:120])
+    compiled = compile_model(examples / "digits_mlp.onnx", target="cortex-m4", dtype="int8",
+                             calib=np.load(examples / "digits_calib.npz")["x"],
+                             train=TrainSpec("last", last=1))
+    write(compiled, tmp_path / "lib", "cortex-m4")
+    runs = {jobs: train(tmp_path / "lib", tmp_path / "inv.npz", board="mps2-an386", lr=0.02,
+                        jobs=jobs) for jobs in (1, 2)}
+    assert runs[2].accuracy_after > runs[2].accuracy_before
+    assert (runs[1].accuracy_before, runs[1].accuracy_after, runs[1].epoch_losses, runs[1].state) \
+        == (runs[2].accuracy_before, runs[2].accuracy_after, runs[2].epoch_losses, runs[2].state)

@@ -349,7 +349,7 @@ def _eval(args) -> int:
         raise UsageError("--limit must be at least 1")
     result = evaluate(Path(args.model_dir), args.dataset, board=args.board, port=args.port,
                       baud=args.baud, limit=args.limit, float_model=args.float_model,
-                      timeout=args.timeout)
+                      timeout=args.timeout, jobs=args.jobs)
     print(format_table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
@@ -360,7 +360,7 @@ def _train(args) -> int:
     from .harness.train import format_run, train
     run = train(Path(args.model_dir), args.dataset, board=args.board, port=args.port,
                 baud=args.baud, epochs=args.epochs, lr=args.lr, eval_set=args.eval,
-                timeout=args.timeout)
+                timeout=args.timeout, jobs=args.jobs)
     print(format_run(run))
     if args.state:
         Path(args.state).write_bytes(run.state)
@@ -503,11 +503,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "dtype or float (then quantized), and optional labels y (one per sample)")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--board", help="build the firmware and run it in QEMU on this board")
-    where.add_argument("--port", help="a board running the eval firmware: /dev/ttyACM0, socket://HOST:PORT")
+    where.add_argument("--port", action="append", help="a board running the eval firmware: "
+                       "/dev/ttyACM0, socket://HOST:PORT; repeat it for several boards, which "
+                       "share the samples")
     p.add_argument("--baud", type=int, default=115200)
     p.add_argument("--limit", type=int, help="only the first N samples")
     p.add_argument("--json", help="write the results to this JSON file")
     p.add_argument("--float-model", help="the original float model: adds acc, rmse, mae, l2r, cos")
+    p.add_argument("--jobs", type=int, help="with --board: emulators run at once, one per core "
+                   "(0: as many as cores; default 1); samples are split between them and the "
+                   "results merged in sample order")
     p.add_argument("--timeout", type=float, default=2.0, help="seconds per request (default 2)")
     p.set_defaults(func=_eval)
 
@@ -518,13 +523,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "array per input name, as `eval --dataset`) and their labels y")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--board", help="build the firmware and train in QEMU on this board")
-    where.add_argument("--port", help="a board running the eval firmware: /dev/ttyACM0, socket://HOST:PORT")
+    where.add_argument("--port", action="append", help="a board running the eval firmware: "
+                       "/dev/ttyACM0, socket://HOST:PORT; repeat it for several boards, which "
+                       "share the samples")
     p.add_argument("--epochs", type=int, default=1, help="passes over the dataset (default 1)")
     p.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default 0.01)")
     p.add_argument("--eval", help="an .npz with labels to measure accuracy on (default: the "
                    "training samples)")
     p.add_argument("--baud", type=int, default=115200)
     p.add_argument("--state", help="write the trained state buffer's bytes to this file")
+    p.add_argument("--jobs", type=int, help="with --board: emulators run at once, one per core "
+                   "(0: as many as cores; default 1); the accuracy measurements are split between them")
     p.add_argument("--json", help="write the results to this JSON file")
     p.add_argument("--timeout", type=float, default=2.0, help="seconds per request (default 2)")
     p.set_defaults(func=_train)

@@ -160,6 +160,22 @@ static void do_read_state(void)
     }
     reply(tm_state() + off, (uint16_t)n);
 }
+
+/* payload: offset u32, then bytes (a state read from another device) */
+static void do_write_state(void)
+{
+    if (req.len < 4u) {
+        nak(TM_NAK_ARGUMENT);
+        return;
+    }
+    uint32_t off = get_u32(&req.payload[0]), n = req.len - 4u;
+    if (off > TMG_STATE_SIZE || n > TMG_STATE_SIZE - off) {
+        nak(TM_NAK_ARGUMENT);
+        return;
+    }
+    memcpy(tm_state() + off, &req.payload[4], n);
+    reply(0, 0);
+}
 #endif
 
 void tm_serve(void)
@@ -183,6 +199,7 @@ void tm_serve(void)
         case TM_CMD_TRAIN_INFO: do_train_info(); break;
         case TM_CMD_TRAIN: do_train(); break;
         case TM_CMD_READ_STATE: do_read_state(); break;
+        case TM_CMD_WRITE_STATE: do_write_state(); break;
         case TM_CMD_TRAIN_RESET:
             tm_train_reset();
             reply(0, 0);

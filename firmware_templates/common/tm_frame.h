@@ -23,6 +23,7 @@ enum {
     TM_CMD_READ_STATE = 0x07,
     TM_CMD_TRAIN_RESET = 0x08,
     TM_CMD_TRAIN_INFO = 0x09,
+    TM_CMD_WRITE_STATE = 0x0A,
     TM_CMD_RESULT = 0x10,     /* batch mode, device -> host: an output chunk */
     TM_CMD_STATS = 0x11,      /* batch mode, device -> host: status and counters */
     TM_CMD_HELLO = 0x7E,      /* device -> host, unsolicited at boot */

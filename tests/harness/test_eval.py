@@ -139,3 +139,36 @@ def test_device_model_check(digits_dir):
     for change, match in wrong:
         with pytest.raises(HarnessError, match=match):
             check_device_model(_digits_info(digits_dir, **change), digits_dir, "dev")
+
+
+@pytest.mark.emulator
+def test_eval_jobs_2_gives_the_results_of_jobs_1_in_order(digits_dir, tmp_path):
+    """Two emulators share 200 samples: every output, the accuracy and the latency figures
+    as one emulator gives them, sample for sample."""
+    results = {jobs: evaluate(digits_dir, EXAMPLES / "digits_test.npz", board="mps2-an386",
+                              limit=200, jobs=jobs) for jobs in (1, 2)}
+    one, two = results[1], results[2]
+    assert two.target == "2 x mps2-an386 (QEMU)" and one.target == "mps2-an386 (QEMU)"
+    for a, b in zip(one.device_outputs, two.device_outputs):
+        np.testing.assert_array_equal(a, b)
+    assert len({o.tobytes() for o in one.device_outputs[0]}) > 50   # so order shows
+    assert (one.exact, one.accuracy, one.latency) == (two.exact, two.accuracy, two.latency)
+
+
+def test_devices_split_samples_in_runs_and_keep_order():
+    from tinyml.harness.devices import Devices, split
+
+    class Session:
+        def close(self):
+            pass
+    assert [list(r) for r in split(7, 3)] == [[0, 1], [2, 3], [4, 5, 6]]
+    assert len(split(2, 5)) == 2
+    opened = []
+
+    def opener(port):
+        opened.append(port)
+        return Session(), f"device{len(opened)}", "fake"
+    with Devices(opener, 3) as devices:
+        seen = devices.map(10, lambda device, n: (device, n))
+    assert [n for _, n in seen] == list(range(10))
+    assert {d for d, _ in seen} == {"device1", "device2", "device3"} and len(opened) == 3

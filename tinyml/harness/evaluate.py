@@ -29,8 +29,8 @@ from tinyml.errors import UsageError
 from tinyml.harness.errors import HarnessError, InputError
 from tinyml.harness.host import read_report, run_host
 from tinyml.harness.board_run import board_for_run
+from tinyml.harness.devices import Devices, job_count
 from tinyml.harness.inputs import match_inputs, model_batch, read_arrays
-from tinyml.targets.boards import Board
 from tinyml.numerics import dequantize, quantize
 
 
@@ -184,39 +184,70 @@ class EvalResult:
                 "wall_seconds_per_sample": self.wall_per_sample, "passed": self.passed}
 
 
-def evaluate(model_dir: str | Path, dataset: str | Path, *, board: str | None = None,
-             port: str | None = None, baud: int = 115200, limit: int | None = None,
-             float_model: str | Path | None = None, timeout: float = 2.0,
-             progress: bool | None = None) -> EvalResult:
-    if (board is None) == (port is None):
+def open_devices(model_dir: Path, board: str | None, ports: list[str] | None, baud: int,
+                 timeout: float, jobs: int | None = None) -> Devices:
+    """--board (`jobs` emulators of it, the firmware built once) or --port (one device per
+    port, each checked to run this folder's model)."""
+    if (board is None) == (not ports):
         raise UsageError("give exactly one of --board (QEMU) and --port (a serial device)")
+    count = job_count(jobs, ports)
+    if board:
+        emulated = board_for_run(board, model_dir)   # before any build
+        from tinyml.harness.firmware import build_firmware
+        from tinyml.harness.qemu import QemuSession
+        fw = build_firmware(model_dir, emulated)
+
+        def open_one(_port):
+            session = QemuSession(fw, timeout=timeout)
+            return session, session.device, f"{emulated.name} (QEMU)"
+    else:
+        from tinyml.harness.protocol import Device
+
+        def open_one(port):
+            device = Device(port, baud=baud, timeout=timeout)
+            try:
+                check_device_model(device.info(), model_dir, port)
+            except BaseException:
+                device.close()
+                raise
+            return device, device, port
+    return Devices(open_one, count, ports)
+
+
+def progress_bar(total: int, unit: str, progress: bool | None):
+    from tqdm import tqdm
+    return tqdm(total=total, unit=unit, file=sys.stderr, leave=False,
+                disable=not (sys.stderr.isatty() if progress is None else progress))
+
+
+def evaluate(model_dir: str | Path, dataset: str | Path, *, board: str | None = None,
+             port: str | list[str] | None = None, baud: int = 115200, limit: int | None = None,
+             float_model: str | Path | None = None, timeout: float = 2.0,
+             progress: bool | None = None, jobs: int | None = None) -> EvalResult:
+    """`jobs` emulators (or one device per `port`) share the samples."""
     model_dir = Path(model_dir)
-    emulated = board_for_run(board, model_dir) if board else None   # before any build
+    ports = [port] if isinstance(port, str) else port
+    if (board is None) == (not ports):
+        raise UsageError("give exactly one of --board (QEMU) and --port (a serial device)")
     report = read_report(model_dir)
     data = load_dataset(dataset, report["inputs"], limit)
     count = data.inputs[0].shape[0]
     host = run_host(model_dir, data.inputs)
     dev_outs = [np.empty_like(h) for h in host]
-    counts, statuses, counter = [], [], "none"
-    session, target = _open(model_dir, emulated, port, baud, timeout)
-    try:
-        from tqdm import tqdm
-        bar = tqdm(total=count, unit="sample", file=sys.stderr, leave=False,
-                   disable=not (sys.stderr.isatty() if progress is None else progress))
+    with open_devices(model_dir, board, ports, baud, timeout, jobs) as devices:
+        target = devices.target
+        bar = progress_bar(count, "sample", progress)
         start = time.monotonic()
-        device = session.device if board else session
-        for n in range(count):
-            outs, res = device.run([x[n] for x in data.inputs])
-            for d, o in zip(dev_outs, outs):
-                d[n] = o.reshape(d.shape[1:])
-            counts.append(res.count)
-            statuses.append(res.status)
-            counter = res.counter
-            bar.update()
+        results = devices.map(count, lambda device, n: device.run([x[n] for x in data.inputs]),
+                              bar.update)
         wall = (time.monotonic() - start) / count
         bar.close()
-    finally:
-        session.close()
+    for n, (outs, _) in enumerate(results):
+        for d, o in zip(dev_outs, outs):
+            d[n] = o.reshape(d.shape[1:])
+    counts = [res.count for _, res in results]
+    statuses = [res.status for _, res in results]
+    counter = results[-1][1].counter
     exact = [all(d[n].tobytes() == h[n].tobytes() for d, h in zip(dev_outs, host))
              and statuses[n] == 0 for n in range(count)]
     same = [all(outputs_match(d[n], h[n]) for d, h in zip(dev_outs, host)) and statuses[n] == 0
@@ -233,21 +264,6 @@ def evaluate(model_dir: str | Path, dataset: str | Path, *, board: str | None = 
     if float_model is not None:
         result.float_model = _float_section(float_model, data, dev_outs, report["outputs"], accuracy)
     return result
-
-
-def _open(model_dir: Path, board: Board | None, port: str | None, baud: int, timeout: float):
-    if board:
-        from tinyml.harness.firmware import build_firmware
-        from tinyml.harness.qemu import QemuSession
-        return QemuSession(build_firmware(model_dir, board), timeout=timeout), f"{board.name} (QEMU)"
-    from tinyml.harness.protocol import Device
-    device = Device(port, baud=baud, timeout=timeout)
-    try:
-        check_device_model(device.info(), model_dir, port)
-    except BaseException:
-        device.close()
-        raise
-    return device, port
 
 
 def check_device_model(info, model_dir: Path, where: str) -> None:

@@ -260,6 +260,12 @@ class Device:
             out += self.request(fr.CMD_READ_STATE, struct.pack("<IH", off, min(step, nbytes - off)))
         return bytes(out)
 
+    def write_state(self, state: bytes) -> None:
+        """Load a state (read from another device) into this one."""
+        step = self._chunk()
+        for off in range(0, len(state), step):
+            self.request(fr.CMD_WRITE_STATE, struct.pack("<I", off) + state[off:off + step])
+
     def train_reset(self) -> None:
         """The trained parameters back to the model's (flash) values."""
         self.request(fr.CMD_TRAIN_RESET)

@@ -6,16 +6,14 @@ samples or else on the training ones.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from tinyml.errors import UsageError
-from tinyml.harness.board_run import board_for_run
 from tinyml.harness.errors import HarnessError
-from tinyml.harness.evaluate import _open, load_dataset
+from tinyml.harness.evaluate import load_dataset, open_devices, progress_bar
 from tinyml.harness.host import read_report
 from tinyml.harness.model_dir import read_model_dir
 
@@ -43,21 +41,24 @@ class TrainRun:
         return d
 
 
-def _accuracy(device, inputs: np.ndarray, labels: np.ndarray) -> float:
-    hits = 0
-    for x, label in zip(inputs, labels):
-        outputs, result = device.run([x])
+def _accuracy(devices, inputs: np.ndarray, labels: np.ndarray) -> float:
+    def hit(device, n: int) -> bool:
+        outputs, result = device.run([inputs[n]])
         if result.status != 0:
             raise HarnessError(f"inference failed on the device with status {result.status}")
-        hits += int(np.argmax(outputs[0].reshape(-1)) == label)
-    return hits / len(labels)
+        return int(np.argmax(outputs[0].reshape(-1)) == labels[n])
+    return sum(devices.map(len(labels), hit)) / len(labels)
 
 
 def train(model_dir: str | Path, dataset: str | Path, *, board: str | None = None,
-          port: str | None = None, baud: int = 115200, epochs: int = 1, lr: float = 0.01,
-          eval_set: str | Path | None = None, timeout: float = 2.0, seed: int = 0,
-          progress: bool | None = None) -> TrainRun:
-    if (board is None) == (port is None):
+          port: str | list[str] | None = None, baud: int = 115200, epochs: int = 1,
+          lr: float = 0.01, eval_set: str | Path | None = None, timeout: float = 2.0,
+          seed: int = 0, progress: bool | None = None, jobs: int | None = None) -> TrainRun:
+    """Training runs on the first device (SGD is sequential); with `jobs` emulators or
+    several ports, the others share the accuracy measurements, the trained state copied to
+    them."""
+    ports = [port] if isinstance(port, str) else port
+    if (board is None) == (not ports):
         raise UsageError("give exactly one of --board (QEMU) and --port (a serial device)")
     if epochs < 1:
         raise UsageError("--epochs must be at least 1")
@@ -78,17 +79,15 @@ def train(model_dir: str | Path, dataset: str | Path, *, board: str | None = Non
     for name, labels in (("--dataset", data.labels), ("--eval", test.labels)):
         if labels.min() < 0 or labels.max() >= classes:
             raise UsageError(f"{name}: labels must lie in [0, {classes}) (the model's classes)")
-    emulated = board_for_run(board, model_dir) if board else None
     state_bytes = read_model_dir(model_dir).train.state_size
-    session, target = _open(model_dir, emulated, port, baud, timeout)
-    try:
-        device = session.device if board else session
-        device.train_reset()
-        before = _accuracy(device, test.inputs[0], test.labels)
-        from tqdm import tqdm
+    with open_devices(model_dir, board, ports, baud, timeout, jobs) as devices:
+        target = devices.target
+        for d in devices.devices:
+            d.train_reset()
+        before = _accuracy(devices, test.inputs[0], test.labels)
+        device = devices.devices[0]
         count = len(data.labels)
-        bar = tqdm(total=count * epochs, unit="step", file=sys.stderr, leave=False,
-                   disable=not (sys.stderr.isatty() if progress is None else progress))
+        bar = progress_bar(count * epochs, "step", progress)
         rng = np.random.default_rng(seed)
         losses, counts, peak, counter = [], [], 0, "none"
         for _ in range(epochs):
@@ -105,10 +104,10 @@ def train(model_dir: str | Path, dataset: str | Path, *, board: str | None = Non
                 bar.set_postfix(loss=f"{np.mean(epoch):.3f}")
             losses.append(float(np.mean(epoch)))
         bar.close()
-        after = _accuracy(device, test.inputs[0], test.labels)
         state = device.read_state(state_bytes)
-    finally:
-        session.close()
+        for other in devices.devices[1:]:
+            other.write_state(state)
+        after = _accuracy(devices, test.inputs[0], test.labels)
     return TrainRun(report["name"], target, count, epochs, lr, len(test.labels),
                     str(eval_set or dataset), before, after, losses, counter,
                     float(np.mean(counts)), peak, state)

@@ -356,6 +356,22 @@ def _eval(args) -> int:
     return 0 if result.passed else 1
 
 
+def _validate(args) -> int:
+    from .harness.validate import format_markdown, validate
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    result = validate(Path(args.model_dir), args.dataset, args.original, board=args.board,
+                      port=args.port, baud=args.baud, limit=args.limit, timeout=args.timeout,
+                      jobs=args.jobs)
+    text = format_markdown(result)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(text + "\n")
+    return 1 if result.failed_status else 0
+
+
 def _train(args) -> int:
     from .harness.train import format_run, train
     run = train(Path(args.model_dir), args.dataset, board=args.board, port=args.port,
@@ -515,6 +531,26 @@ def build_parser() -> argparse.ArgumentParser:
                    "results merged in sample order")
     p.add_argument("--timeout", type=float, default=2.0, help="seconds per request (default 2)")
     p.set_defaults(func=_eval)
+
+    p = sub.add_parser("validate", help="the C model on the device against the original model "
+                       "in its own framework and against tinyml's reference of it: acc, rmse, "
+                       "mae, l2r, cos, nse per output; duration")
+    p.add_argument("model_dir", help="a folder written by `tinyml compile`")
+    p.add_argument("--dataset", required=True, help="an .npz of samples (as `eval --dataset`), "
+                   "optional labels y")
+    p.add_argument("--original", required=True, help="the model compiled: .onnx (run by "
+                   "onnxruntime), .tflite (TFLite Micro), .keras/.h5/SavedModel (TensorFlow)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--board", help="build the firmware and run it in QEMU on this board")
+    where.add_argument("--port", action="append", help="a board running the eval firmware "
+                       "(repeat for several boards)")
+    p.add_argument("--jobs", type=int, help="with --board: emulators run at once (0: one per core)")
+    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--limit", type=int, help="only the first N samples")
+    p.add_argument("--json", help="write the results to this JSON file")
+    p.add_argument("--markdown", help="write the table to this markdown file")
+    p.add_argument("--timeout", type=float, default=2.0, help="seconds per request (default 2)")
+    p.set_defaults(func=_validate)
 
     p = sub.add_parser("train", help="train a model compiled with --train on the device over the "
                        "serial protocol; accuracy before and after")

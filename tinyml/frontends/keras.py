@@ -83,6 +83,12 @@ def keras2_layers(keras) -> dict:
     return {"DepthwiseConv2D": DepthwiseConv2D}
 
 
+def keras_model(tf, path: str | Path):
+    """A Keras model file or SavedModel folder as the converter traces it (batch 1)."""
+    path = Path(path)
+    return (_saved_model if path.is_dir() else _keras_model)(tf, path, str(path))
+
+
 def _keras_model(tf, path: Path, source: str):
     try:
         # safe_mode: a model file's Python lambdas never run (the file is untrusted)

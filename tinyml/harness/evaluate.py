@@ -96,14 +96,26 @@ def run_float_model(path: str | Path, floats: list[np.ndarray], n_outputs: int
             interp.invoke()
             per.append([_dequant_tflm(interp, j) for j in range(n_outputs)])
         runtime = "TFLite Micro"
-    else:
-        from tinyml.frontends import load_model
-        from tinyml.ref.executor import run
-        graph = load_model(path)
-        per = [run(graph, [f[k] for f in floats]) for k in range(count)]
-        runtime = "tinyml float reference"
+    else:   # Keras (.keras, .h5) or a SavedModel folder: TensorFlow itself
+        per, runtime = _run_keras(path, floats), "TensorFlow"
     outs = [np.stack([np.asarray(p[j], dtype=np.float32) for p in per]) for j in range(len(per[0]))]
     return outs, runtime
+
+
+def _run_keras(path: Path, floats: list[np.ndarray]) -> list[list[np.ndarray]]:
+    """A Keras model run by TensorFlow, sample by sample, as the converter traced it (batch
+    1); per sample its outputs."""
+    from tinyml.frontends.keras import _import_tensorflow, keras_model
+    tf = _import_tensorflow(str(path))
+    model = keras_model(tf, path)
+    per = []
+    for k in range(floats[0].shape[0]):
+        xs = [tf.constant(f[k][None] if f[k].ndim < len(t.shape) else f[k])
+              for f, t in zip(floats, model.inputs)]
+        out = model(xs if len(xs) > 1 else xs[0])
+        out = list(out.values()) if isinstance(out, dict) else out
+        per.append([np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])])
+    return per
 
 
 def _dequant_tflm(interp, j: int) -> np.ndarray:
@@ -118,10 +130,13 @@ def error_metrics(device: np.ndarray, ref: np.ndarray, labels: np.ndarray | None
     diff = a - b
     norm_b, norm_a = np.linalg.norm(b), np.linalg.norm(a)
     truth = labels if labels is not None else b.argmax(1)
+    spread = float(np.sum((b - b.mean()) ** 2))
     return {"acc": float(np.mean(a.argmax(1) == truth)) if a.shape[1] > 1 else None,
             "rmse": float(np.sqrt(np.mean(diff ** 2))), "mae": float(np.mean(np.abs(diff))),
             "l2r": float(np.linalg.norm(diff) / norm_b) if norm_b else None,
-            "cos": float(np.sum(a * b) / (norm_a * norm_b)) if norm_a and norm_b else None}
+            "cos": float(np.sum(a * b) / (norm_a * norm_b)) if norm_a and norm_b else None,
+            # Nash-Sutcliffe efficiency: 1 - the squared error over the reference's variance
+            "nse": 1.0 - float(np.sum(diff ** 2)) / spread if spread else None}
 
 
 def _top1(outputs: list[np.ndarray], labels: np.ndarray) -> float:
@@ -214,6 +229,35 @@ def open_devices(model_dir: Path, board: str | None, ports: list[str] | None, ba
     return Devices(open_one, count, ports)
 
 
+@dataclass
+class DeviceRun:
+    outputs: list[np.ndarray]     # per model output, [N, *shape]
+    counts: list[int]             # per sample, the device's counter
+    statuses: list[int]
+    counter: str
+    target: str
+    wall_per_sample: float
+
+
+def run_on_devices(model_dir: Path, data: Dataset, like: list[np.ndarray], board, ports, baud,
+                   timeout, jobs, progress) -> DeviceRun:
+    """Every sample of `data` through the devices (`like`: arrays of the outputs' form)."""
+    count = data.inputs[0].shape[0]
+    outs = [np.empty_like(h) for h in like]
+    with open_devices(model_dir, board, ports, baud, timeout, jobs) as devices:
+        bar = progress_bar(count, "sample", progress)
+        start = time.monotonic()
+        results = devices.map(count, lambda device, n: device.run([x[n] for x in data.inputs]),
+                              bar.update)
+        wall = (time.monotonic() - start) / count
+        bar.close()
+    for n, (got, _) in enumerate(results):
+        for d, o in zip(outs, got):
+            d[n] = o.reshape(d.shape[1:])
+    return DeviceRun(outs, [r.count for _, r in results], [r.status for _, r in results],
+                     results[-1][1].counter, devices.target, wall)
+
+
 def progress_bar(total: int, unit: str, progress: bool | None):
     from tqdm import tqdm
     return tqdm(total=total, unit=unit, file=sys.stderr, leave=False,
@@ -233,21 +277,9 @@ def evaluate(model_dir: str | Path, dataset: str | Path, *, board: str | None = 
     data = load_dataset(dataset, report["inputs"], limit)
     count = data.inputs[0].shape[0]
     host = run_host(model_dir, data.inputs)
-    dev_outs = [np.empty_like(h) for h in host]
-    with open_devices(model_dir, board, ports, baud, timeout, jobs) as devices:
-        target = devices.target
-        bar = progress_bar(count, "sample", progress)
-        start = time.monotonic()
-        results = devices.map(count, lambda device, n: device.run([x[n] for x in data.inputs]),
-                              bar.update)
-        wall = (time.monotonic() - start) / count
-        bar.close()
-    for n, (outs, _) in enumerate(results):
-        for d, o in zip(dev_outs, outs):
-            d[n] = o.reshape(d.shape[1:])
-    counts = [res.count for _, res in results]
-    statuses = [res.status for _, res in results]
-    counter = results[-1][1].counter
+    run = run_on_devices(model_dir, data, host, board, ports, baud, timeout, jobs, progress)
+    dev_outs, counts, statuses, counter, target, wall = (
+        run.outputs, run.counts, run.statuses, run.counter, run.target, run.wall_per_sample)
     exact = [all(d[n].tobytes() == h[n].tobytes() for d, h in zip(dev_outs, host))
              and statuses[n] == 0 for n in range(count)]
     same = [all(outputs_match(d[n], h[n]) for d, h in zip(dev_outs, host)) and statuses[n] == 0

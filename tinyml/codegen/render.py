@@ -16,6 +16,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from .. import __version__
 from ..errors import TinymlError, UsageError
 from ..resources import data_dir
 from ..text import c_comment
@@ -66,6 +67,10 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+PACKAGE_TEMPLATES = ("CMakeLists.txt.j2", "zephyr/module.yml.j2", "zephyr/CMakeLists.txt.j2",
+                     "zephyr/Kconfig.j2", "library.json.j2", "library.properties.j2")
+
+
 def render_library(code: ModelCode) -> dict[str, str]:
     """File name -> text of every generated file except the copied kernels."""
     env = _environment()
@@ -91,12 +96,16 @@ def render_library(code: ModelCode) -> dict[str, str]:
         "arena_size": max(code.plan.size, code.plan.alignment), "alignment": code.plan.alignment,
         "kernel_sources": code.kernel_sources, "train": code.train,
     }
-    return {
+    context["version"] = __version__
+    files = {
         f"{code.name}.h": env.get_template("model.h.j2").render(context),
         f"{code.name}.c": env.get_template("model.c.j2").render(context),
-        "CMakeLists.txt": env.get_template("CMakeLists.txt.j2").render(context),
         f"{code.name}.mk": env.get_template("model.mk.j2").render(context),
     }
+    # the packages: CMake, Zephyr module, PlatformIO and Arduino library (docs/packages.md)
+    for template in PACKAGE_TEMPLATES:
+        files[template.removesuffix(".j2")] = env.get_template(template).render(context)
+    return files
 
 
 def _check_replaceable(outdir: Path) -> None:
@@ -131,6 +140,7 @@ def write_library(code: ModelCode, outdir: Path, report_extra: dict | None = Non
         raise TinymlError(f"cannot write the output folder {outdir}: {exc.strerror}") from None
     try:
         for fname, text in files.items():
+            (staging / fname).parent.mkdir(exist_ok=True)
             (staging / fname).write_text(text, encoding="ascii")   # names arrive escaped
         for header in sorted(kernels.glob("tm_*.h")):
             shutil.copyfile(header, staging / header.name)

@@ -22,6 +22,7 @@ from ..errors import ModelError, ShapeError, UnsupportedError
 from ..ir import Graph, Quant, Tensor
 from . import onnx_ops, onnx_quant_ops  # noqa: F401  (register the converters)
 from .onnx_qoperator import expand_qoperators
+from .makes import check_made
 from .onnx_reader import CONVERTERS, DEFAULT_DOMAINS, Context, NodeError, NodeReader
 
 _ELEM_TYPES = {1: "float32", 2: "uint8", 3: "int8", 5: "int16", 6: "int32", 7: "int64",
@@ -61,6 +62,8 @@ def load_onnx(path: str | Path, input_shapes: dict[str, tuple[int, ...]] | None 
         except NodeError as exc:
             refused.append(f"{node.op_type} (node {_node_name(node)!r}: {exc.reason})")
             continue
+        check_made(reader.nodes, CONVERTERS[node.op_type].makes, source, reader.name,
+                   node.op_type)
         nodes.extend(reader.nodes)
     if refused:
         raise UnsupportedError("unsupported ops: " + ", ".join(refused), model=source)

@@ -133,7 +133,7 @@ def _bias(r: NodeReader, bias: str, scale: float = 1.0) -> str:
     return r.tensor(f"{bias}_b", b.shape, "float32", data=b * np.float32(scale))
 
 
-@converter("Conv", since=(1, 11, 22))
+@converter("Conv", makes=("Conv2D", "DepthwiseConv2D"), since=(1, 11, 22))
 def conv(r: NodeReader):
     conv_nchw(r, r.required(0), r.required(1, "W"), r.input(2), r.outputs[0])
 
@@ -142,7 +142,7 @@ def fully_connected(r: NodeReader, a: str, w: str, bias: str, y: str) -> None:
     r.emit("FullyConnected", [a, w, bias], [y], FullyConnectedAttrs(NO_CLAMP))
 
 
-@converter("MatMul", since=(1, 9, 13))
+@converter("MatMul", makes=("FullyConnected", "Mul"), since=(1, 9, 13))
 def matmul(r: NodeReader):
     a, b = r.required(0), r.required(1, "B")
     if not (r.is_const(b) or r.is_quantized_const(b)):
@@ -209,7 +209,7 @@ def _reshaped(r: NodeReader, name: str, shape) -> str:
     return out
 
 
-@converter("Gemm", since=(1, 6, 7, 9, 11, 13))
+@converter("Gemm", makes=("FullyConnected", "Add"), since=(1, 6, 7, 9, 11, 13))
 def gemm(r: NodeReader):
     a, b, c = r.required(0), r.required(1, "B"), r.input(2)
     if len(r.shape(a)) != 2 or len(r.shape(b)) != 2:
@@ -266,14 +266,15 @@ def _legacy_broadcast(r: NodeReader) -> None:
                             "supported")
 
 
-@converter("Add", "Sub", "Mul", since=_ELEMENTWISE)
+@converter("Add", "Sub", "Mul", makes={"Add": ("Add",), "Sub": ("Sub",), "Mul": ("Mul",)},
+           since=_ELEMENTWISE)
 def binary(r: NodeReader):
     _legacy_broadcast(r)
     inputs = [operand(r, r.required(0)), operand(r, r.required(1))]
     r.emit(r.op_type, inputs, r.outputs[:1], BinaryAttrs())
 
 
-@converter("Div", since=_ELEMENTWISE)
+@converter("Div", makes=("Div", "Mul"), since=_ELEMENTWISE)
 def div(r: NodeReader):
     """x / y; by a float constant c, a Mul by 1 / c (one multiply per element, not a divide)."""
     _legacy_broadcast(r)
@@ -291,12 +292,12 @@ def _unary(r: NodeReader, op: str, attrs=None) -> None:
     r.emit(op, [r.required(0)], r.outputs[:1], attrs)
 
 
-@converter("Relu", since=(1, 6, 13, 14))
+@converter("Relu", makes=("Relu",), since=(1, 6, 13, 14))
 def relu(r: NodeReader):
     _unary(r, "Relu")
 
 
-@converter("Clip", since=(1, 6, 11, 12, 13))
+@converter("Clip", makes=("Clip", "Relu", "Relu6"), since=(1, 6, 11, 12, 13))
 def clip(r: NodeReader):
     if r.version < 11:
         lo, hi = r.float_attr("min", -math.inf), r.float_attr("max", math.inf)
@@ -313,27 +314,27 @@ def clip(r: NodeReader):
         _unary(r, "Clip", ClipAttrs(lo, hi))
 
 
-@converter("Sigmoid", since=(1, 6, 13))
+@converter("Sigmoid", makes=("Logistic",), since=(1, 6, 13))
 def sigmoid(r: NodeReader):
     _unary(r, "Logistic")
 
 
-@converter("Tanh", since=(1, 6, 13))
+@converter("Tanh", makes=("Tanh",), since=(1, 6, 13))
 def tanh(r: NodeReader):
     _unary(r, "Tanh")
 
 
-@converter("HardSwish", since=(14, 22))
+@converter("HardSwish", makes=("HardSwish",), since=(14, 22))
 def hard_swish(r: NodeReader):
     _unary(r, "HardSwish")
 
 
-@converter("LeakyRelu", since=(1, 6, 16))
+@converter("LeakyRelu", makes=("LeakyRelu",), since=(1, 6, 16))
 def leaky_relu(r: NodeReader):
     _unary(r, "LeakyRelu", LeakyReluAttrs(r.float_attr("alpha", 0.01)))
 
 
-@converter("BatchNormalization", since=(7, 9, 14, 15))
+@converter("BatchNormalization", makes=("Mul", "Add"), since=(7, 9, 14, 15))
 def batch_normalization(r: NodeReader):
     """Inference-mode BN as x * s + t per channel (axis 1); fold_batchnorm merges it into the
     producing Conv / Gemm, otherwise it runs as a Mul and an Add."""
@@ -468,14 +469,14 @@ def _zero_pad(r: NodeReader, x: str, pads) -> str:
     return out
 
 
-@converter("MaxPool", since=(1, 8, 10, 11, 12, 22))
+@converter("MaxPool", makes=("MaxPool2D",), since=(1, 8, 10, 11, 12, 22))
 def max_pool(r: NodeReader):
     if r.int_attr("storage_order", 0):
         raise r.unsupported("storage_order=1 is not supported")
     _pool(r, "MaxPool2D")
 
 
-@converter("AveragePool", since=(1, 7, 10, 11, 19, 22))
+@converter("AveragePool", makes=("AveragePool2D",), since=(1, 7, 10, 11, 19, 22))
 def average_pool(r: NodeReader):
     _pool(r, "AveragePool2D")
 
@@ -493,7 +494,7 @@ def mean_hw(r: NodeReader, x: str, y: str) -> None:
         r.emit("Reshape", [y_nhwc], [y], suffix="_reshape")
 
 
-@converter("GlobalAveragePool", since=(1, 22))
+@converter("GlobalAveragePool", makes=("Mean",), since=(1, 22))
 def global_average_pool(r: NodeReader):
     x = r.required(0)
     if len(r.shape(x)) != 4:
@@ -501,7 +502,7 @@ def global_average_pool(r: NodeReader):
     mean_hw(r, x, r.outputs[0])
 
 
-@converter("ReduceMean", since=(1, 11, 13, 18))
+@converter("ReduceMean", makes=("Mean",), since=(1, 11, 13, 18))
 def reduce_mean(r: NodeReader):
     x, y = r.required(0), r.outputs[0]
     rank = len(r.shape(x))
@@ -532,10 +533,10 @@ def reduce_mean(r: NodeReader):
 
 # -- shapes and data movement ------------------------------------------------------------------
 
-@converter("Reshape", since=(1, 5, 13, 14, 19, 21, 23, 24, 25))
-@converter("Flatten", since=(1, 9, 11, 13, 21, 23, 24, 25))
-@converter("Squeeze", "Unsqueeze", since=(1, 11, 13, 21, 23, 24, 25))
-@converter("Identity", since=(1, 13, 14, 16, 19, 21, 23, 24, 25))
+@converter("Reshape", makes=("Reshape",), since=(1, 5, 13, 14, 19, 21, 23, 24, 25))
+@converter("Flatten", makes=("Reshape",), since=(1, 9, 11, 13, 21, 23, 24, 25))
+@converter("Squeeze", "Unsqueeze", makes=("Reshape",), since=(1, 11, 13, 21, 23, 24, 25))
+@converter("Identity", makes=("Reshape",), since=(1, 13, 14, 16, 19, 21, 23, 24, 25))
 def reshape(r: NodeReader):
     x = r.required(0)
     if r.shape(x) and r.info(x).size != r.info(r.outputs[0]).size:
@@ -543,7 +544,7 @@ def reshape(r: NodeReader):
     r.emit("Reshape", [x], r.outputs[:1])
 
 
-@converter("Dropout", since=(1, 6, 7, 10, 12, 13, 22))
+@converter("Dropout", makes=("Reshape",), since=(1, 6, 7, 10, 12, 13, 22))
 def dropout(r: NodeReader):
     if len([o for o in r.outputs if o]) > 1:
         raise r.unsupported("the mask output of Dropout is not supported")
@@ -556,7 +557,7 @@ def dropout(r: NodeReader):
     r.emit("Reshape", [r.required(0)], r.outputs[:1])
 
 
-@converter("Transpose", since=(1, 13, 21, 23, 24, 25))
+@converter("Transpose", makes=("Transpose",), since=(1, 13, 21, 23, 24, 25))
 def transpose(r: NodeReader):
     x = r.required(0)
     rank = len(r.shape(x))
@@ -564,7 +565,7 @@ def transpose(r: NodeReader):
     r.transpose(x, perm, out=r.outputs[0])
 
 
-@converter("Concat", since=(1, 4, 11, 13))
+@converter("Concat", makes=("Concatenation",), since=(1, 4, 11, 13))
 def concat(r: NodeReader):
     rank = len(r.shape(r.outputs[0]))
     axis = r.int_attr("axis", 1) if r.version < 4 or r.has_attr("axis") else None
@@ -578,7 +579,7 @@ def concat(r: NodeReader):
     r.emit("Concatenation", inputs, r.outputs[:1], ConcatAttrs(axis % rank))
 
 
-@converter("Softmax", since=(1, 11, 13))
+@converter("Softmax", makes=("Softmax",), since=(1, 11, 13))
 def softmax(r: NodeReader):
     x, y = r.required(0), r.outputs[0]
     shape = r.shape(x)
@@ -604,7 +605,7 @@ def softmax(r: NodeReader):
         r.transpose(y_t, tuple(int(i) for i in np.argsort(perm)), out=y)
 
 
-@converter("Pad", since=(2, 11, 13, 18, 19, 21, 23, 24, 25))
+@converter("Pad", makes=("Pad",), since=(2, 11, 13, 18, 19, 21, 23, 24, 25))
 def pad(r: NodeReader):
     x = r.required(0)
     rank = len(r.shape(x))

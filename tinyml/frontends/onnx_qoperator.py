@@ -15,7 +15,7 @@ from ..errors import ModelError, UnsupportedError
 MICROSOFT = "com.microsoft"
 
 #: op -> (the float op, (tensor, scale, zero point) input indices, the output's (scale, zp))
-_EXPANSIONS = {
+EXPANSIONS = {
     "QLinearAdd": ("Add", ((0, 1, 2), (3, 4, 5)), (6, 7)),
     "QLinearMul": ("Mul", ((0, 1, 2), (3, 4, 5)), (6, 7)),
     "QLinearAveragePool": ("AveragePool", ((0, 1, 2),), (3, 4)),
@@ -78,7 +78,7 @@ def _layout(node):
     if node.op_type == "QLinearConcat":
         triples = tuple((i, i + 1, i + 2) for i in range(2, len(node.input), 3))
         return "Concat", triples, (0, 1)
-    return _EXPANSIONS.get(node.op_type)
+    return EXPANSIONS.get(node.op_type)
 
 
 def _at(inputs: list[str], i: int) -> str:

@@ -37,7 +37,7 @@ def _params_of(r: NodeReader, name: str) -> Quant:
     return quant
 
 
-@converter("QuantizeLinear", since=_QDQ_VERSIONS)
+@converter("QuantizeLinear", makes=("Quantize",), since=_QDQ_VERSIONS)
 def quantize_linear(r: NodeReader):
     _plain_quantization(r)
     x, y = r.required(0), r.outputs[0]
@@ -49,7 +49,7 @@ def quantize_linear(r: NodeReader):
     r.quantize(x, y)
 
 
-@converter("DequantizeLinear", since=_QDQ_VERSIONS)
+@converter("DequantizeLinear", makes=("Dequantize",), since=_QDQ_VERSIONS)
 def dequantize_linear(r: NodeReader):
     _plain_quantization(r)
     x = r.required(0)
@@ -93,7 +93,7 @@ def _requantized_output(r: NodeReader) -> str:
     return r.tensor(f"{y}_float", r.shape(y), "float32")
 
 
-@converter("QLinearConv", since=(10,))
+@converter("QLinearConv", makes=("Conv2D", "DepthwiseConv2D"), since=(10,))
 def qlinear_conv(r: NodeReader):
     for i in range(8):
         r.required(i)
@@ -104,7 +104,7 @@ def qlinear_conv(r: NodeReader):
     r.quantize(y_float, r.outputs[0])
 
 
-@converter("QLinearMatMul", since=(10, 21))
+@converter("QLinearMatMul", makes=("FullyConnected",), since=(10, 21))
 def qlinear_matmul(r: NodeReader):
     for i in range(8):
         r.required(i)

@@ -28,16 +28,21 @@ DEFAULT_DOMAINS = ("", "ai.onnx")
 class Converter:
     fn: Callable[["NodeReader"], None]
     versions: frozenset[int]
+    makes: tuple[str, ...]          # the IR ops it makes, besides layout helpers
 
 
 CONVERTERS: dict[str, Converter] = {}
 
 
-def converter(*op_types: str, since: tuple[int, ...]):
-    """Register `fn` for `op_types` (default domain) at the schema versions `since`."""
+def converter(*op_types: str, since: tuple[int, ...],
+              makes: tuple[str, ...] | dict[str, tuple[str, ...]]):
+    """Register `fn` for `op_types` (default domain) at the schema versions `since`; `makes`:
+    the IR ops it makes, for every op type or per op type (the frontend refuses a converter
+    that makes another: docs/ops.md stays true)."""
     def deco(fn):
         for name in op_types:
-            CONVERTERS[name] = Converter(fn, frozenset(since))
+            ops = makes[name] if isinstance(makes, dict) else makes
+            CONVERTERS[name] = Converter(fn, frozenset(since), ops)
         return fn
     return deco
 

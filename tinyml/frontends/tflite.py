@@ -19,7 +19,8 @@ import tflite
 
 from ..errors import ModelError, ShapeError, TinymlError, UnsupportedError
 from ..ir import Graph, Quant, Tensor
-from .tflite_ops import CONVERTERS, OpReader
+from .makes import check_made
+from .tflite_ops import CONVERTERS, MAKES, OpReader
 
 _TENSOR_TYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 6: "bool", 7: "int16", 9: "int8"}
 _BUILTIN_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if k.isupper()}
@@ -162,10 +163,12 @@ def _read_graph(model, source: str):
             unsupported.append(f"{opname} (node {reader.name!r})")
             continue
         try:
-            nodes.extend(convert(reader))
+            made = convert(reader)
         except _FLATBUFFER_ERRORS as exc:   # its options table points outside the file
             raise ModelError(f"corrupt options table ({type(exc).__name__}: {exc})",
                              **where) from None
+        check_made(made, MAKES[opname], source, reader.name, opname)
+        nodes.extend(made)
     if unsupported:
         raise UnsupportedError("unsupported ops: " + ", ".join(unsupported), model=source)
     return pool, nodes, inputs, outputs

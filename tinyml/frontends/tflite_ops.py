@@ -117,17 +117,22 @@ class OpReader:
 
 Converter = Callable[[OpReader], list[Node]]
 CONVERTERS: dict[str, Converter] = {}
+#: builtin op -> the IR ops its converter makes (besides makes.LAYOUT_OPS)
+MAKES: dict[str, tuple[str, ...]] = {}
 
 
-def converter(*opnames: str):
+def converter(*opnames: str, makes: tuple[str, ...] | dict[str, tuple[str, ...]]):
+    """Register `fn` for `opnames`; `makes`: the IR ops it makes, for every name or per name
+    (the frontend refuses a converter that makes another: docs/ops.md stays true)."""
     def deco(fn: Converter) -> Converter:
         for name in opnames:
             CONVERTERS[name] = fn
+            MAKES[name] = makes[name] if isinstance(makes, dict) else makes
         return fn
     return deco
 
 
-@converter("FULLY_CONNECTED")
+@converter("FULLY_CONNECTED", makes=("FullyConnected",))
 def fully_connected(r: OpReader):
     r.input(0), r.input(1)
     opts = r.options(tflite.FullyConnectedOptions)
@@ -153,7 +158,7 @@ def _window(r: OpReader, opts, x: Tensor, w: Tensor) -> tuple:
                                         dilations)
 
 
-@converter("CONV_2D")
+@converter("CONV_2D", makes=("Conv2D",))
 def conv_2d(r: OpReader):
     x = r.input_of_rank(0, 4, "input")
     w = r.input_of_rank(1, 4, "weights")
@@ -166,7 +171,7 @@ def conv_2d(r: OpReader):
     return [r.node("Conv2D", Conv2DAttrs(strides, dilations, pads, groups, r.activation(opts)))]
 
 
-@converter("DEPTHWISE_CONV_2D")
+@converter("DEPTHWISE_CONV_2D", makes=("DepthwiseConv2D",))
 def depthwise_conv_2d(r: OpReader):
     x = r.input_of_rank(0, 4, "input")
     w = r.input_of_rank(1, 4, "weights")
@@ -181,7 +186,7 @@ def depthwise_conv_2d(r: OpReader):
                    DepthwiseConv2DAttrs(strides, dilations, pads, multiplier, r.activation(opts)))]
 
 
-@converter("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
+@converter("RESHAPE", "SQUEEZE", "EXPAND_DIMS", makes=("Reshape",))
 def reshape(r: OpReader):
     r.input(0)
     return [r.node("Reshape", inputs=r.inputs[:1])]
@@ -196,17 +201,17 @@ def _unary(op: str, attrs=None):
     return convert
 
 
-converter("LOGISTIC")(_unary("Logistic"))
-converter("TANH")(_unary("Tanh"))
-converter("RELU")(_unary("Relu"))
-converter("RELU6")(_unary("Relu6"))
-converter("RELU_N1_TO_1")(_unary("Clip", ClipAttrs(lo=-1.0, hi=1.0)))
-converter("HARD_SWISH")(_unary("HardSwish"))
-converter("QUANTIZE")(_unary("Quantize"))
-converter("DEQUANTIZE")(_unary("Dequantize"))
+converter("LOGISTIC", makes=("Logistic",))(_unary("Logistic"))
+converter("TANH", makes=("Tanh",))(_unary("Tanh"))
+converter("RELU", makes=("Relu",))(_unary("Relu"))
+converter("RELU6", makes=("Relu6",))(_unary("Relu6"))
+converter("RELU_N1_TO_1", makes=("Clip",))(_unary("Clip", ClipAttrs(lo=-1.0, hi=1.0)))
+converter("HARD_SWISH", makes=("HardSwish",))(_unary("HardSwish"))
+converter("QUANTIZE", makes=("Quantize",))(_unary("Quantize"))
+converter("DEQUANTIZE", makes=("Dequantize",))(_unary("Dequantize"))
 
 
-@converter("SOFTMAX")
+@converter("SOFTMAX", makes=("Softmax",))
 def softmax(r: OpReader):
     r.input(0)
     opts = r.options(tflite.SoftmaxOptions)
@@ -216,7 +221,7 @@ def softmax(r: OpReader):
     return [r.node("Softmax", SoftmaxAttrs(beta=beta), inputs=r.inputs[:1])]
 
 
-@converter("LEAKY_RELU")
+@converter("LEAKY_RELU", makes=("LeakyRelu",))
 def leaky_relu(r: OpReader):
     r.input(0)
     opts = r.options(tflite.LeakyReluOptions)
@@ -236,13 +241,14 @@ def _binary(op: str, options_cls):
     return convert
 
 
-converter("ADD")(_binary("Add", tflite.AddOptions))
-converter("SUB")(_binary("Sub", tflite.SubOptions))
-converter("MUL")(_binary("Mul", tflite.MulOptions))
-converter("DIV")(_binary("Div", tflite.DivOptions))
+converter("ADD", makes=("Add",))(_binary("Add", tflite.AddOptions))
+converter("SUB", makes=("Sub",))(_binary("Sub", tflite.SubOptions))
+converter("MUL", makes=("Mul",))(_binary("Mul", tflite.MulOptions))
+converter("DIV", makes=("Div",))(_binary("Div", tflite.DivOptions))
 
 
-@converter("AVERAGE_POOL_2D", "MAX_POOL_2D")
+@converter("AVERAGE_POOL_2D", "MAX_POOL_2D",
+           makes={"AVERAGE_POOL_2D": ("AveragePool2D",), "MAX_POOL_2D": ("MaxPool2D",)})
 def pool_2d(r: OpReader):
     x = r.input_of_rank(0, 4, "input")
     opts = r.options(tflite.Pool2DOptions, required=True)
@@ -254,7 +260,7 @@ def pool_2d(r: OpReader):
                    inputs=r.inputs[:1])]
 
 
-@converter("MEAN")
+@converter("MEAN", makes=("Mean",))
 def mean(r: OpReader):
     rank = len(r.input(0).shape)
     axes = tuple(sorted({r.axis(a, rank) for a in r.const_ints(1, "axes")}))
@@ -263,7 +269,7 @@ def mean(r: OpReader):
     return [r.node("Mean", MeanAttrs(axes, keepdims), inputs=r.inputs[:1])]
 
 
-@converter("PAD", "PADV2")
+@converter("PAD", "PADV2", makes=("Pad",))
 def pad(r: OpReader):
     rank = len(r.input(0).shape)
     flat = r.const_ints(1, "paddings")
@@ -284,7 +290,7 @@ def pad(r: OpReader):
     return [r.node("Pad", PadAttrs(pads, value), inputs=r.inputs[:1])]
 
 
-@converter("CONCATENATION")
+@converter("CONCATENATION", makes=("Concatenation",))
 def concatenation(r: OpReader):
     r.input(0)
     opts = r.options(tflite.ConcatenationOptions, required=True)
@@ -294,7 +300,7 @@ def concatenation(r: OpReader):
     return [r.node("Concatenation", ConcatAttrs(r.axis(opts.Axis(), rank)))]
 
 
-@converter("TRANSPOSE")
+@converter("TRANSPOSE", makes=("Transpose",))
 def transpose(r: OpReader):
     rank = len(r.input(0).shape)
     perm = tuple(r.const_ints(1, "permutations"))

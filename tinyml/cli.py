@@ -402,6 +402,19 @@ def _targets(args) -> int:
     return 0
 
 
+def device_args(p, shared: str) -> None:
+    """Where eval, validate and train run: QEMU (--board, --jobs emulators) or boards (one or
+    more --port); `shared` says how several devices share the work."""
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--board", help="build the firmware and run it in QEMU on this board")
+    where.add_argument("--port", action="append", help="a board running the eval firmware: "
+                       f"/dev/ttyACM0, socket://HOST:PORT; repeat it for several boards ({shared})")
+    p.add_argument("--jobs", type=int, help="with --board: emulators run at once, one per core "
+                   f"(0: as many as cores; default 1; {shared})")
+    p.add_argument("--baud", type=int, default=115200)
+    p.add_argument("--timeout", type=float, default=2.0, help="seconds per request (default 2)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tinyml", description="Compile neural networks into plain C for "
                      "Arm Cortex-M microcontrollers, and prove them on an emulator or a board.")
@@ -517,19 +530,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True, help="an .npz with one array per input name (x for "
                    "a one-input model), shaped as `run --input` takes them, in the model's input "
                    "dtype or float (then quantized), and optional labels y (one per sample)")
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--board", help="build the firmware and run it in QEMU on this board")
-    where.add_argument("--port", action="append", help="a board running the eval firmware: "
-                       "/dev/ttyACM0, socket://HOST:PORT; repeat it for several boards, which "
-                       "share the samples")
-    p.add_argument("--baud", type=int, default=115200)
+    device_args(p, "the samples are split between them and the results merged in sample order")
     p.add_argument("--limit", type=int, help="only the first N samples")
     p.add_argument("--json", help="write the results to this JSON file")
-    p.add_argument("--float-model", help="the original float model: adds acc, rmse, mae, l2r, cos")
-    p.add_argument("--jobs", type=int, help="with --board: emulators run at once, one per core "
-                   "(0: as many as cores; default 1); samples are split between them and the "
-                   "results merged in sample order")
-    p.add_argument("--timeout", type=float, default=2.0, help="seconds per request (default 2)")
+    p.add_argument("--float-model", help="the original float model: adds acc, rmse, mae, l2r, "
+                   "cos, nse (run by its own framework)")
     p.set_defaults(func=_eval)
 
     p = sub.add_parser("validate", help="the C model on the device against the original model "
@@ -540,16 +545,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "optional labels y")
     p.add_argument("--original", required=True, help="the model compiled: .onnx (run by "
                    "onnxruntime), .tflite (TFLite Micro), .keras/.h5/SavedModel (TensorFlow)")
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--board", help="build the firmware and run it in QEMU on this board")
-    where.add_argument("--port", action="append", help="a board running the eval firmware "
-                       "(repeat for several boards)")
-    p.add_argument("--jobs", type=int, help="with --board: emulators run at once (0: one per core)")
-    p.add_argument("--baud", type=int, default=115200)
+    device_args(p, "the samples are split between them")
     p.add_argument("--limit", type=int, help="only the first N samples")
     p.add_argument("--json", help="write the results to this JSON file")
     p.add_argument("--markdown", help="write the table to this markdown file")
-    p.add_argument("--timeout", type=float, default=2.0, help="seconds per request (default 2)")
     p.set_defaults(func=_validate)
 
     p = sub.add_parser("train", help="train a model compiled with --train on the device over the "
@@ -557,21 +556,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_dir", help="a folder written by `tinyml compile --train`")
     p.add_argument("--dataset", required=True, help="an .npz of training samples (x, or one "
                    "array per input name, as `eval --dataset`) and their labels y")
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--board", help="build the firmware and train in QEMU on this board")
-    where.add_argument("--port", action="append", help="a board running the eval firmware: "
-                       "/dev/ttyACM0, socket://HOST:PORT; repeat it for several boards, which "
-                       "share the samples")
+    device_args(p, "training runs on the first, the accuracy measurements are split between "
+                "them")
     p.add_argument("--epochs", type=int, default=1, help="passes over the dataset (default 1)")
     p.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default 0.01)")
     p.add_argument("--eval", help="an .npz with labels to measure accuracy on (default: the "
                    "training samples)")
-    p.add_argument("--baud", type=int, default=115200)
     p.add_argument("--state", help="write the trained state buffer's bytes to this file")
-    p.add_argument("--jobs", type=int, help="with --board: emulators run at once, one per core "
-                   "(0: as many as cores; default 1); the accuracy measurements are split between them")
     p.add_argument("--json", help="write the results to this JSON file")
-    p.add_argument("--timeout", type=float, default=2.0, help="seconds per request (default 2)")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("targets", help="list cores, boards and the tools present")

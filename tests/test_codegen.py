@@ -45,8 +45,10 @@ def test_header_api(tmp_path):
     headers = {p.name for p in (data_dir("codegen") / "kernels").glob("tm_*.h")}
     kernels = {layer["kernel"] + ".c" for layer in json.loads((lib / "report.json").read_text())["layers"]}
     assert kernels and "tm_nn.h" in headers
-    assert sorted(p.name for p in lib.iterdir()) == sorted(
-        {"two.h", "two.c", "two.mk", "CMakeLists.txt", "report.json"} | headers | kernels)
+    packages = {"library.json", "library.properties", "zephyr/module.yml", "zephyr/CMakeLists.txt",
+                "zephyr/Kconfig"}   # docs/packages.md
+    assert sorted(str(p.relative_to(lib)) for p in lib.rglob("*") if p.is_file()) == sorted(
+        {"two.h", "two.c", "two.mk", "CMakeLists.txt", "report.json"} | packages | headers | kernels)
 
 
 def test_no_mutable_globals_and_weights_are_const(tmp_path):

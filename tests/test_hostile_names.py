@@ -82,8 +82,8 @@ def test_hostile_names_change_only_comments(frontend, tmp_path):
     hostile = compile_to(build(tmp_path / f"hostile{suffix}", hostile_names(8)), tmp_path / "h")
     plain = compile_to(build(tmp_path / f"plain{suffix}", plain_names(8)), tmp_path / "p")
 
-    files = sorted(p.name for p in hostile.iterdir())
-    assert files == sorted(p.name for p in plain.iterdir())
+    files = sorted(str(p.relative_to(hostile)) for p in hostile.rglob("*") if p.is_file())
+    assert files == sorted(str(p.relative_to(plain)) for p in plain.rglob("*") if p.is_file())
     for name in files:
         raw = (hostile / name).read_bytes()
         assert all(c in b"\n" or 0x20 <= c < 0x7F for c in raw), f"{name}: not printable ASCII"
@@ -112,7 +112,7 @@ def test_invalid_utf8_names(tmp_path, capsys):
     model = tflite_model(tmp_path / "bytes.tflite", names)
     out = compile_to(model, tmp_path / "out")
     capsys.readouterr()
-    assert all(b"\xff" not in p.read_bytes() for p in out.iterdir())
+    assert all(b"\xff" not in p.read_bytes() for p in out.rglob("*") if p.is_file())
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "staging left behind"
 
 

@@ -96,7 +96,7 @@ def test_zephyr_module_validates(models):
     assert re.fullmatch(r"[A-Za-z0-9_-]+", meta["name"])
     assert (root / meta["build"]["cmake"] / "CMakeLists.txt").is_file()
     kconfig = (root / meta["build"]["kconfig"]).read_text()
-    option = re.search(r"^config (\w+)\n\tbool ", kconfig, re.M).group(1)
+    option = re.search(r"^config (\w+)\n\s+bool ", kconfig, re.M).group(1)
     assert f"if(CONFIG_{option})" in (root / meta["build"]["cmake"] / "CMakeLists.txt").read_text()
 
 

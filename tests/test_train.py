@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -447,3 +448,30 @@ def test_train_with_two_emulators_measures_what_one_does(tmp_path):
     assert runs[2].accuracy_after > runs[2].accuracy_before
     assert (runs[1].accuracy_before, runs[1].accuracy_after, runs[1].epoch_losses, runs[1].state) \
         == (runs[2].accuracy_before, runs[2].accuracy_after, runs[2].epoch_losses, runs[2].state)
+
+
+def test_a_diverged_step_saturates_as_the_reference(tmp_path):
+    """lr = inf: masters go to +-inf and, where the gradient is 0, to NaN; the integer copies
+    saturate (NaN to the low bound) in C as in the reference, with no undefined conversion
+    (UBSan)."""
+    g = mlp()
+    plan, code = _compile(g, TrainSpec("last", last=1), tmp_path / "lib")
+    x = np.random.default_rng(3).integers(-128, 128, (1, *g.tensor(g.inputs[0]).shape)).astype(np.int8)
+    _, raw = train_host(tmp_path / "lib", x, [2], float("inf"), sanitize=True)
+    state = ref.train_step(plan, ref.init_state(plan), x[0], 2, float("inf")).state
+    for name, (ints, master) in read_state(code, raw).items():
+        np.testing.assert_array_equal(ints, state[name].ints.reshape(-1), err_msg=name)
+    weights = next(p.tensor for p in plan.params if p.role == "weights")
+    assert np.isnan(state[weights].master).any() and (state[weights].ints == -127).any()
+
+
+def test_dilated_average_pools_are_refused():
+    net = Net((1, 6, 6, 2), seed=0)
+    x = net.pool(net.conv(net.input, 4), op="AveragePool2D", kernel=(2, 2), strides=(1, 1))
+    g = net.graph(net.fc(net.reshape(x, (1, 100)), 2))
+    pool = next(n for n in g.nodes if n.op == "AveragePool2D")
+    dilated = g.replace(nodes=[n.with_(attrs=replace(n.attrs, dilations=(2, 2))) if n is pool
+                               else n for n in g.nodes])
+    with pytest.raises(UnsupportedError, match="undilated") as info:
+        build_plan(dilated, TrainSpec("full"))
+    assert info.value.node == pool.name

@@ -169,12 +169,8 @@ def _board_core(args) -> str:
 
 def _sram_budget(args) -> int | None:
     """--sram, else the --board's SRAM: what the planner must fit RAM total into."""
-    from .targets import budget
     if args.sram is not None:
-        try:
-            return budget.parse_size(args.sram)
-        except ValueError as exc:
-            raise UsageError(f"--sram: {exc}") from None
+        return _size_arg(args.sram, "--sram")
     if args.board:
         from .targets.boards import get_board
         return get_board(args.board).ram.size
@@ -198,9 +194,9 @@ def _train_spec(args):
 
 def _train_text(train: dict, sram: int, ram) -> str:
     """The training step's summary: what it updates and the RAM it takes."""
-    from .text import printable
     updated = ", ".join(f"{printable(u['layer'], 30)} {u['role']}"
-                        + (f" {u['channels']}/{u['of_channels']} ch" if u['channels'] < u['of_channels'] else "")
+                        + (f" {u['channels']}/{u['of_channels']} ch"
+                           if u["channels"] < u["of_channels"] else "")
                         for u in train["updated"][:6])
     more = len(train["updated"]) - 6
     return (f"training ({train['mode']}, QAS {'on' if train['qas'] else 'off'}): updates "
@@ -216,6 +212,7 @@ def _compile(args, write: bool) -> int:
     target = _board_core(args)
     calib = _load_calib(getattr(args, "calib", None))
     sram = _sram_budget(args)
+    train_sram = _size_arg(args.train_sram, "--train-sram")
     compiled = compile_model(args.model, name=args.name, target=target, dtype=args.dtype,
                              calib=calib, calib_method=args.calib_method,
                              calib_percentile=args.calib_percentile,
@@ -224,12 +221,10 @@ def _compile(args, write: bool) -> int:
                              patch=args.patch, patch_overhead=args.patch_overhead / 100,
                              sram=sram, ternary_layers=args.ternary_layers,
                              ternary_scale=args.ternary_scale, train=_train_spec(args),
-                             train_sram=_size_arg(args.train_sram, "--train-sram"),
-                             train_data=args.train_data)
+                             train_sram=train_sram, train_data=args.train_data)
     report = build_report(compiled.code, target=target, dtype=compiled.dtype)
     train_fit = None
     if compiled.code.train:   # before anything is written
-        train_sram = _size_arg(args.train_sram, "--train-sram")
         train_fit = (train_sram, budget.check_train_sram(report, train_sram, args.model))
     fits = None
     sram_fit = None

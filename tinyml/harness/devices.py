@@ -18,6 +18,14 @@ from tinyml.errors import UsageError
 T = TypeVar("T")
 
 
+def where_to_run(board: str | None, port: str | list[str] | None) -> list[str] | None:
+    """--board or one or more --port, never both nor neither; the ports as a list."""
+    ports = [port] if isinstance(port, str) else port
+    if (board is None) == (not ports):
+        raise UsageError("give exactly one of --board (QEMU) and --port (a serial device)")
+    return ports
+
+
 def job_count(jobs: int | None, ports: list[str] | None) -> int:
     """Devices to use: one per --port, else --jobs (default 1; 0: one per core)."""
     if ports:
@@ -44,17 +52,17 @@ class Devices:
 
     def __init__(self, opener: Callable, count: int, ports: list[str] | None = None):
         self._stack = ExitStack()
-        self.devices, self.target = [], ""
+        self.devices = []
         try:
             for i in range(count):
                 session, device, target = opener(ports[i] if ports else None)
                 self._stack.callback(session.close)
                 self.devices.append(device)
-                self.target = target if count == 1 else (
-                    f"{count} x {target}" if not ports else ", ".join(ports))
         except BaseException:
             self._stack.close()
             raise
+        self.target = (target if count == 1 else ", ".join(ports) if ports
+                       else f"{count} x {target}")
 
     def __enter__(self) -> "Devices":
         return self

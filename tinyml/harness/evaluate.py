@@ -25,11 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyml.errors import UsageError
 from tinyml.harness.errors import HarnessError, InputError
 from tinyml.harness.host import read_report, run_host
 from tinyml.harness.board_run import board_for_run
-from tinyml.harness.devices import Devices, job_count
+from tinyml.harness.devices import Devices, job_count, where_to_run
 from tinyml.harness.inputs import match_inputs, model_batch, read_arrays
 from tinyml.numerics import dequantize, quantize
 
@@ -202,9 +201,7 @@ class EvalResult:
 def open_devices(model_dir: Path, board: str | None, ports: list[str] | None, baud: int,
                  timeout: float, jobs: int | None = None) -> Devices:
     """--board (`jobs` emulators of it, the firmware built once) or --port (one device per
-    port, each checked to run this folder's model)."""
-    if (board is None) == (not ports):
-        raise UsageError("give exactly one of --board (QEMU) and --port (a serial device)")
+    port, each checked to run this folder's model); where_to_run has checked which."""
     count = job_count(jobs, ports)
     if board:
         emulated = board_for_run(board, model_dir)   # before any build
@@ -270,9 +267,7 @@ def evaluate(model_dir: str | Path, dataset: str | Path, *, board: str | None = 
              progress: bool | None = None, jobs: int | None = None) -> EvalResult:
     """`jobs` emulators (or one device per `port`) share the samples."""
     model_dir = Path(model_dir)
-    ports = [port] if isinstance(port, str) else port
-    if (board is None) == (not ports):
-        raise UsageError("give exactly one of --board (QEMU) and --port (a serial device)")
+    ports = where_to_run(board, port)
     report = read_report(model_dir)
     data = load_dataset(dataset, report["inputs"], limit)
     count = data.inputs[0].shape[0]

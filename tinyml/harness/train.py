@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyml.errors import UsageError
+from tinyml.harness.devices import where_to_run
 from tinyml.harness.errors import HarnessError
 from tinyml.harness.evaluate import load_dataset, open_devices, progress_bar
 from tinyml.harness.host import read_report
@@ -57,9 +58,7 @@ def train(model_dir: str | Path, dataset: str | Path, *, board: str | None = Non
     """Training runs on the first device (SGD is sequential); with `jobs` emulators or
     several ports, the others share the accuracy measurements, the trained state copied to
     them."""
-    ports = [port] if isinstance(port, str) else port
-    if (board is None) == (not ports):
-        raise UsageError("give exactly one of --board (QEMU) and --port (a serial device)")
+    ports = where_to_run(board, port)
     if epochs < 1:
         raise UsageError("--epochs must be at least 1")
     if not np.isfinite(lr) or lr <= 0:

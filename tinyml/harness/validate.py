@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tinyml.harness.devices import where_to_run
 from tinyml.harness.errors import InputError
 from tinyml.harness.evaluate import (error_metrics, load_dataset, run_float_model,
                                      run_on_devices)
@@ -78,7 +79,7 @@ def validate(model_dir: str | Path, dataset: str | Path, original: str | Path, *
              baud: int = 115200, limit: int | None = None, timeout: float = 2.0,
              jobs: int | None = None, progress: bool | None = None) -> ValidateResult:
     model_dir, original = Path(model_dir), Path(original)
-    ports = [port] if isinstance(port, str) else port
+    ports = where_to_run(board, port)
     if not original.exists():
         raise InputError(f"--original {original}: no such file")
     report = read_report(model_dir)

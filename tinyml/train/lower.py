@@ -79,10 +79,6 @@ class TrainCode:
     backward_bytes: int               # the gradient buffers' plan
     saved_bytes: int
 
-    @property
-    def updated_bytes(self) -> int:
-        return sum(t.nbytes + 4 * t.master_count for t in self.state)
-
 
 def span_of(graph: Graph, p) -> tuple[int, int, int, int]:
     shape = graph.tensor(p.tensor).shape
@@ -213,22 +209,6 @@ def saved_layout(plan: TrainPlan, base: int) -> tuple[dict[str, int], int, int]:
     return saved_at, output_offset, at
 
 
-@dataclass(frozen=True)
-class TrainMemory:
-    state: int
-    arena: int          # the train arena
-    saved: int
-    gradients: int
-
-
-def train_memory(plan: TrainPlan, arena_size: int) -> TrainMemory:
-    """What a plan's step takes, from the inference arena's size (no lowering)."""
-    grads = gradient_plan(plan)
-    base = aligned(max(arena_size, grads.size), ALIGN)
-    end = saved_layout(plan, base)[2]
-    return TrainMemory(state_layout(plan, lambda t: "")[1], end, end - base, grads.size)
-
-
 def lower_train(plan: TrainPlan, *, layer_index: dict[str, int], runs: set[str],
                 locations: dict, const_symbol, arena_size: int) -> TrainCode:
     """`layer_index`: node -> its layer index; `runs`: the nodes with a kernel call;
@@ -249,6 +229,14 @@ def lower_train(plan: TrainPlan, *, layer_index: dict[str, int], runs: set[str],
         symbol = f"tt_{ctype.removeprefix('tm_train_')}{len(structs)}"
         structs.append((symbol, ctype, fields))
         return _ref(symbol)
+
+    windows: dict[str, dict] = {}
+
+    def window_of(node: Node) -> dict:
+        """One tm_train_window per layer, whichever calls read it."""
+        if node.name not in windows:
+            windows[node.name] = struct("tm_train_window", window(node, graph))
+        return windows[node.name]
 
     grads = gradient_plan(plan)
     saved_base = aligned(max(arena_size, grads.size), ALIGN)
@@ -295,11 +283,11 @@ def lower_train(plan: TrainPlan, *, layer_index: dict[str, int], runs: set[str],
                 kernel = ("tm_train_depthwise_grad_s8" if node.op == "DepthwiseConv2D"
                           else "tm_train_conv2d_grad_s8")
                 calls.append(TrainCall(kernel, (
-                    struct("tm_train_window", window(node, graph)), grad(y), weights,
+                    window_of(node), grad(y), weights,
                     const("scale", weight_scales(graph, node)), grad(x))))
             elif node.op in ("AveragePool2D", "Mean"):
                 calls.append(TrainCall("tm_train_avgpool_grad_f32", (
-                    struct("tm_train_window", window(node, graph)), grad(y), grad(x))))
+                    window_of(node), grad(y), grad(x))))
             else:
                 calls.append(TrainCall("tm_train_add_f32", (grad(x), grad(y), _int(n))))
         for role in ("weights", "bias"):
@@ -319,7 +307,7 @@ def lower_train(plan: TrainPlan, *, layer_index: dict[str, int], runs: set[str],
             kernel = ("tm_train_depthwise_update_s8" if node.op == "DepthwiseConv2D"
                       else "tm_train_conv2d_update_s8")
             calls.append(TrainCall(kernel, (
-                struct("tm_train_window", window(node, graph)), grad(y),
+                window_of(node), grad(y),
                 saved(node.inputs[0]), *quant(node.inputs[0]), span, *rate)))
     return TrainCode(plan, state, state_size, at, tuple(saves), output_offset, tuple(calls),
                      tuple(consts), tuple(structs), grads.size, at - saved_base)

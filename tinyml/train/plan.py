@@ -25,6 +25,8 @@ from ..errors import UnsupportedError, UsageError
 from ..ir import Graph, Node, Quant, Tensor
 from ..numerics import activation_range
 from ..ops import get_op
+from ..quant.params import bias_scales
+from ..quant.ternary import weight_axis
 from .spec import TrainSpec
 
 TRAINABLE_OPS = ("Conv2D", "DepthwiseConv2D", "FullyConnected")
@@ -47,7 +49,6 @@ class BackwardStep:
     node: str
     grad_inputs: tuple[int, ...]   # the inputs (positions) this step passes a gradient to
     mask: tuple[int, int] | None   # the output's int8 range: gradient only strictly inside
-    trained: bool                  # the node has parameters updated here
 
 
 @dataclass(frozen=True)
@@ -63,15 +64,6 @@ class TrainPlan:
 
     def param(self, node: str, role: str) -> TrainedParam | None:
         return next((p for p in self.params if p.node == node and p.role == role), None)
-
-    @property
-    def grad_tensors(self) -> tuple[str, ...]:
-        """Every tensor that gets a gradient, in the order the backward first writes it."""
-        names = [self.logits]
-        for step in self.steps:
-            node = _node(self.graph, step.node)
-            names += [node.inputs[i] for i in step.grad_inputs]
-        return tuple(dict.fromkeys(names))
 
 
 def _node(graph: Graph, name: str) -> Node:
@@ -113,7 +105,7 @@ def _choose(graph: Graph, spec: TrainSpec) -> dict[str, dict[str, int]]:
         chosen[n.name] = {"weights": out_channels[n.name], "bias": out_channels[n.name]}
     if spec.mode == "sparse":
         names = {n.name for n in layers}
-        for name in spec.bias_layers:
+        for name in (*spec.bias_layers, *(n for n, _ in spec.weights)):
             if name not in names:
                 raise UsageError(f"--train: no layer with weights is named {name!r} "
                                  f"(layers: {', '.join(sorted(names))})")
@@ -122,9 +114,6 @@ def _choose(graph: Graph, spec: TrainSpec) -> dict[str, dict[str, int]]:
             if n.name in tail or n.name in spec.bias_layers:
                 chosen.setdefault(n.name, {})["bias"] = out_channels[n.name]
         for name, fraction in spec.weights:
-            if name not in names:
-                raise UsageError(f"--train: no layer with weights is named {name!r} "
-                                 f"(layers: {', '.join(sorted(names))})")
             chosen.setdefault(name, {})["weights"] = max(1, math.ceil(fraction * out_channels[name]))
     return chosen
 
@@ -135,9 +124,9 @@ def _with_bias(graph: Graph, node: Node) -> tuple[Graph, Node]:
         return graph, node
     w, x = graph.tensor(node.inputs[1]), graph.tensor(node.inputs[0])
     channels = graph.tensor(node.outputs[0]).shape[-1]
-    scales = np.broadcast_to(np.asarray(w.quant.scale, np.float32), (channels,))
+    scales = np.broadcast_to(np.asarray(w.quant.scale), (channels,))
     bias = Tensor(graph.unique_name(f"{node.name}/bias"), (channels,), "int32",
-                  Quant.of(np.float32(x.quant.scale[0]) * scales, 0, 0),
+                  Quant.of(bias_scales(x.quant.scale[0], scales), 0, 0),
                   np.zeros(channels, np.int32))
     new = node.with_(inputs=(node.inputs[0], node.inputs[1], bias.name))
     return graph.replace(nodes=[new if n is node else n for n in graph.nodes],
@@ -173,9 +162,8 @@ def build_plan(graph: Graph, spec: TrainSpec) -> TrainPlan:
         roles = chosen.get(node.name, {})
         for role, index in (("weights", 1), ("bias", 2)):
             if role in roles:
-                axis = get_op(node, graph).weight_axes[1] % len(graph.tensor(node.inputs[1]).shape)
                 params.append(TrainedParam(node.name, node.inputs[index], role, roles[role],
-                                           axis if role == "weights" else 0))
+                                           weight_axis(node, graph) if role == "weights" else 0))
 
     producers = graph.producers()
     last = producers[graph.outputs[0]]
@@ -206,6 +194,9 @@ def build_plan(graph: Graph, spec: TrainSpec) -> TrainPlan:
                                   or tuple(node.attrs.axes) != (1, 2)):
             raise UnsupportedError("training passes gradients through a Mean over height and "
                                    "width only", model=graph.source, node=node.name, op=node.op)
+        if node.op == "AveragePool2D" and tuple(node.attrs.dilations) != (1, 1):
+            raise UnsupportedError("training passes gradients through undilated average "
+                                   "pools only", model=graph.source, node=node.name, op=node.op)
         if node.op == "Add" and len({graph.tensor(t).shape for t in node.inputs}) != 1:
             raise UnsupportedError("training passes gradients through an Add of equal shapes "
                                    "only", model=graph.source, node=node.name, op=node.op)
@@ -213,13 +204,12 @@ def build_plan(graph: Graph, spec: TrainSpec) -> TrainPlan:
                             and not graph.tensor(t).is_const)
         if node.op in TRAINABLE_OPS:
             grad_inputs = tuple(i for i in grad_inputs if i == 0)
-        trained = node.name in chosen
         mask = None if node.op == "Reshape" else output_range(node, graph)
         if mask is not None:
             saved.add(node.outputs[0])
-        if trained and "weights" in chosen[node.name]:
+        if "weights" in chosen.get(node.name, {}):
             saved.add(node.inputs[0])
-        steps.append(BackwardStep(node.name, grad_inputs, mask, trained))
+        steps.append(BackwardStep(node.name, grad_inputs, mask))
     saved.add(logits)
     order = [t for n in nodes for t in (*n.inputs, *n.outputs)] + list(graph.inputs)
     saved_order = tuple(t for t in dict.fromkeys([*graph.inputs, *order]) if t in saved)

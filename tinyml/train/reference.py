@@ -76,12 +76,12 @@ def factors(plan: TrainPlan, p: TrainedParam) -> np.ndarray:
 
 
 def round_saturate(master: np.ndarray, role: str) -> np.ndarray:
-    """The integer copy of a master: rounded half away from zero, saturated."""
+    """The integer copy of a master: rounded half away from zero, saturated; a NaN (a
+    diverged step) becomes the low bound, as in tm_train.c."""
     m = master.astype(np.float64)
     r = np.sign(m) * np.floor(np.abs(m) + 0.5)
-    if role == "weights":
-        return np.clip(r, -127, 127).astype(np.int8)
-    return np.clip(r, INT32_LO, INT32_HI).astype(np.int32)
+    lo, hi, dtype = (-127, 127, np.int8) if role == "weights" else (INT32_LO, INT32_HI, np.int32)
+    return np.clip(np.where(np.isnan(r), lo, r), lo, hi).astype(dtype)
 
 
 def _update(plan: TrainPlan, p: TrainedParam, t: Tensors, grad: np.ndarray, lr: float) -> Tensors:
@@ -89,7 +89,8 @@ def _update(plan: TrainPlan, p: TrainedParam, t: Tensors, grad: np.ndarray, lr: 
     shape[p.axis] = -1
     rate = (np.float32(lr) * factors(plan, p)).reshape(shape)
     g = channels_of(grad, p).astype(np.float32)
-    master = (t.master - rate * g).astype(np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):   # a diverged step: inf * 0, as in C
+        master = (t.master - rate * g).astype(np.float32)
     ints = t.ints.copy()
     index = [slice(None)] * ints.ndim
     index[p.axis] = slice(0, p.channels)
@@ -101,8 +102,6 @@ def _update(plan: TrainPlan, p: TrainedParam, t: Tensors, grad: np.ndarray, lr: 
 class StepResult:
     state: State
     loss: float
-    output: np.ndarray              # the forward's int8 output
-    grads: dict                     # tensor -> its gradient (real units), for tests
 
 
 def loss(plan: TrainPlan, state: State, x: np.ndarray, label: int) -> float:
@@ -147,5 +146,4 @@ def train_step(plan: TrainPlan, state: State, x: np.ndarray, label: int, lr: flo
             p = plan.param(node.name, role)
             if p is not None:
                 new[p.tensor] = _update(plan, p, new[p.tensor], grad, lr)
-                g[p.tensor] = grad
-    return StepResult(new, loss, values[graph.outputs[0]], g)
+    return StepResult(new, loss)
